@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/recipes"
+)
+
+func init() {
+	register(command{name: "recipe", summary: "check or show recipes", run: runRecipe})
+	register(command{name: "list", summary: "list the known recipes", run: runList})
+}
+
+const recipeUsage = `Usage:
+  verify-release recipe check PATH...            validate recipe files (or directories of them)
+  verify-release recipe show NAME VERSION|PATH   print the resolved recipe (defaults filled in)
+
+Recipes live at recipes/NAME/VERSION.toml; see docs/recipes.md for every key.
+'check' prints one line per recipe and exits 1 if any is invalid, naming the
+file, line and key of each problem.
+
+Examples:
+  verify-release recipe check recipes/
+  verify-release recipe check recipes/libntlm/1.8.toml
+  verify-release recipe show libntlm 1.8
+  verify-release recipe show --json libntlm 1.8
+`
+
+// recipeStore picks where recipes come from: --recipes DIR, then
+// $VERIFY_RELEASE_RECIPES, then ./recipes when it exists, then the recipes
+// built into the binary.
+func recipeStore(c *cli, dir string) *recipe.Store {
+	if dir == "" {
+		dir = c.Getenv("VERIFY_RELEASE_RECIPES")
+	}
+	if dir == "" {
+		if st, err := os.Stat("recipes"); err == nil && st.IsDir() {
+			dir = "recipes"
+		}
+	}
+	if dir == "" {
+		return &recipe.Store{FS: recipes.FS}
+	}
+	return recipe.DirStore(dir)
+}
+
+// loadRecipe resolves either a recipe path (one argument ending in .toml
+// or naming a file) or NAME VERSION in the store.
+func loadRecipe(c *cli, store *recipe.Store, cmd string, args []string) (*recipe.Recipe, error) {
+	switch {
+	case len(args) == 1 && (strings.HasSuffix(args[0], ".toml") || strings.ContainsRune(args[0], os.PathSeparator)):
+		return recipe.Load(args[0])
+	case len(args) == 2:
+		r, err := store.Find(args[0], args[1])
+		if errors.Is(err, recipe.ErrNotFound) {
+			return nil, withHint(err, "run 'verify-release list' to see the known recipes, or pass --recipes DIR")
+		}
+		return r, err
+	default:
+		return nil, usagef(cmd, "want NAME VERSION or a recipe PATH, got %d argument(s)", len(args))
+	}
+}
+
+func runRecipe(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet(c, "recipe", recipeUsage)
+	dir := fs.String("recipes", "", "recipes directory (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
+	asJSON := fs.Bool("json", false, "show: print JSON instead of TOML")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("recipe", "missing subcommand: check or show")
+	}
+	switch pos[0] {
+	case "check":
+		if len(pos) < 2 {
+			return usagef("recipe", "check needs at least one PATH")
+		}
+		return recipeCheck(c, pos[1:])
+	case "show":
+		r, err := loadRecipe(c, recipeStore(c, *dir), "recipe", pos[1:])
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(c.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(r)
+		}
+		fmt.Fprintf(c.Stdout, "# %s (sha256 %s)\n", r.Path, r.SHA256)
+		enc := toml.NewEncoder(c.Stdout)
+		enc.Indent = ""
+		return enc.Encode(r)
+	default:
+		return usagef("recipe", "unknown subcommand %q: want check or show", pos[0])
+	}
+}
+
+// recipeFailed reports that some recipes are invalid (exit 1).
+type recipeFailed struct{ n int }
+
+func (e *recipeFailed) Error() string            { return fmt.Sprintf("%d recipe(s) invalid", e.n) }
+func (e *recipeFailed) VerificationFailed() bool { return true }
+
+func recipeCheck(c *cli, paths []string) error {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("recipe check: %w", err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && strings.HasSuffix(path, ".toml") {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("recipe check: %w", err)
+		}
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("recipe check: no .toml files in %s", strings.Join(paths, " "))
+	}
+	sort.Strings(files)
+	bad := 0
+	for _, f := range files {
+		r, err := recipe.Load(f)
+		if err != nil {
+			bad++
+			fmt.Fprintf(c.Stdout, "FAIL %s\n", f)
+			fmt.Fprintf(c.Stderr, "%v\n", err)
+			continue
+		}
+		note := ""
+		if !r.ImagePinned() {
+			note = " (image digest unresolved: run 'verify-release pin')"
+		}
+		fmt.Fprintf(c.Stdout, "ok   %s %s%s\n", f, r.ID(), note)
+	}
+	if bad > 0 {
+		return &recipeFailed{n: bad}
+	}
+	return nil
+}
+
+const listUsage = `Usage:
+  verify-release list [--recipes DIR] [--json]
+
+Lists the known recipes, sorted by name and version.
+
+Examples:
+  verify-release list
+  verify-release list --recipes ./my-recipes --json
+`
+
+func runList(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet(c, "list", listUsage)
+	dir := fs.String("recipes", "", "recipes directory (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("list", "unexpected argument %q", pos[0])
+	}
+	entries, err := recipeStore(c, *dir).List()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if entries == nil {
+			entries = []recipe.Entry{}
+		}
+		enc := json.NewEncoder(c.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(entries)
+	}
+	for _, e := range entries {
+		fmt.Fprintf(c.Stdout, "%-20s %-10s %s\n", e.Name, e.Version, e.Path)
+	}
+	return nil
+}

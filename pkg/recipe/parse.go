@@ -1,0 +1,391 @@
+package recipe
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ErrInvalid is matched (errors.Is) by every validation error.
+var ErrInvalid = errors.New("recipe: invalid recipe")
+
+// Error is a problem in a recipe file. Line is 0 when the problem has no
+// single line (e.g. a missing table).
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		fmt.Fprintf(&b, "%s: ", e.Key)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+// Errors is every problem found in one recipe, sorted by line.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+func (es Errors) Is(target error) bool { return target == ErrInvalid }
+
+// Load reads and validates the recipe at file.
+func Load(file string) (*Recipe, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading recipe: %w", err)
+	}
+	return Parse(file, data)
+}
+
+// Parse decodes and validates recipe data; file names the source in errors.
+func Parse(file string, data []byte) (*Recipe, error) {
+	var r Recipe
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&r)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+		}
+		if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &Error{File: file, Line: line, Key: m[2], Msg: m[3]}
+		}
+		return nil, &Error{File: file, Msg: err.Error()}
+	}
+	lines := newKeyLines(data)
+	var errs Errors
+	undecoded := md.Undecoded()
+	for i, k := range undecoded {
+		// Report leaves only: an unknown table is reported through its keys.
+		if i+1 < len(undecoded) && strings.HasPrefix(undecoded[i+1].String(), k.String()+".") {
+			continue
+		}
+		errs = append(errs, &Error{File: file, Line: lines.line(k.String()), Key: k.String(), Msg: "unknown key"})
+	}
+	v := &validator{file: file, lines: lines, md: &md}
+	v.recipe(&r)
+	errs = append(errs, v.errs...)
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, errs
+	}
+	r.Path = file
+	r.SHA256 = digestOf(data)
+	return &r, nil
+}
+
+type validator struct {
+	file  string
+	lines *keyLines
+	md    *toml.MetaData
+	errs  Errors
+}
+
+func (v *validator) errorf(key, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.file, Line: v.lines.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) required(key, val string) bool {
+	if val == "" {
+		v.errorf(key, "required key is missing")
+		return false
+	}
+	return true
+}
+
+// typeErrRE matches the decoder's type errors, which are not ParseErrors.
+var typeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._+-]*$`)
+	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~-]*$`)
+	fprRE     = regexp.MustCompile(`^([0-9A-F]{40}|[0-9A-F]{64})$`)
+	capRE     = regexp.MustCompile(`^[A-Z_]+$`)
+	memRE     = regexp.MustCompile(`^[0-9]+[kmgKMG]?$`)
+)
+
+func (v *validator) recipe(r *Recipe) {
+	if v.required("name", r.Name) && !nameRE.MatchString(r.Name) {
+		v.errorf("name", "%q is not a valid project name (lower-case letters, digits, . _ + -)", r.Name)
+	}
+	if v.required("version", r.Version) && !versionRE.MatchString(r.Version) {
+		v.errorf("version", "%q is not a valid version", r.Version)
+	}
+	v.source(&r.Source)
+	v.env(&r.Env)
+	for i := range r.Inputs {
+		v.input(i, &r.Inputs[i])
+	}
+	if len(r.Artifacts) == 0 {
+		v.errorf("artifacts", "at least one [artifacts.NAME] table is required")
+	}
+	for _, name := range r.ArtifactNames() {
+		v.artifact(name, r.Artifacts[name])
+	}
+	if r.Signature != nil {
+		v.signature(r, r.Signature)
+	}
+}
+
+func (v *validator) source(s *Source) {
+	v.required("source.git", s.Git)
+	v.required("source.tag", s.Tag)
+	if v.required("source.commit", s.Commit) && !IsObjectID(s.Commit) {
+		v.errorf("source.commit", "%q is not a full commit id (40 or 64 lower-case hex digits)", s.Commit)
+	}
+}
+
+func (v *validator) env(e *Env) {
+	if !v.required("env.image", e.Image) {
+		return
+	}
+	_, d, hasDigest := strings.Cut(e.Image, "@")
+	switch {
+	case hasDigest && !isSHA256Digest(d):
+		v.errorf("env.image", "digest %q is not sha256:<64 hex digits>", d)
+	case hasDigest && e.Digest != "":
+		v.errorf("env.digest", "must be absent when env.image carries a digest")
+	case !hasDigest && e.Digest != Unresolved:
+		v.errorf("env.image", "%q has no digest: pin it as NAME@sha256:... (run 'verify-release pin'), or say so explicitly with env.digest = %q", e.Image, Unresolved)
+	}
+	for tool, ver := range e.Tools {
+		if strings.TrimSpace(ver) == "" {
+			v.errorf("env.tools."+tool, "version must not be empty")
+		}
+	}
+	for _, c := range e.CapAdd {
+		if !capRE.MatchString(c) {
+			v.errorf("env.cap_add", "%q is not a capability name like CHOWN", c)
+		}
+	}
+	if e.User != "" && strings.ContainsAny(e.User, " \t\n") {
+		v.errorf("env.user", "%q is not a user name or uid", e.User)
+	}
+	if e.Umask != "" {
+		if u, err := strconv.ParseUint(e.Umask, 8, 32); err != nil || u > 0o777 {
+			v.errorf("env.umask", "%q is not an octal umask like 0022", e.Umask)
+		}
+	}
+	if e.Memory != "" && !memRE.MatchString(e.Memory) {
+		v.errorf("env.memory", "%q is not a size like 4g or 512m", e.Memory)
+	}
+	if e.Timeout != "" {
+		if d, err := time.ParseDuration(e.Timeout); err != nil || d <= 0 {
+			v.errorf("env.timeout", "%q is not a positive duration like 30m", e.Timeout)
+		}
+	}
+}
+
+func (v *validator) input(i int, in *Input) {
+	key := fmt.Sprintf("inputs[%d]", i)
+	v.required(key+".name", in.Name)
+	v.relPath(key+".path", in.Path, true)
+	switch {
+	case in.Git != "" && in.URL != "":
+		v.errorf(key, "give either git (with commit) or url (with sha256), not both")
+	case in.Git != "":
+		if !IsObjectID(in.Commit) {
+			v.errorf(key+".commit", "a git input needs a full commit id, got %q", in.Commit)
+		}
+	case in.URL != "":
+		if !isHex(in.SHA256, 64) {
+			v.errorf(key+".sha256", "a url input needs a sha256 (64 lower-case hex digits), got %q", in.SHA256)
+		}
+	default:
+		v.errorf(key, "an input needs git and commit, or url and sha256")
+	}
+}
+
+func (v *validator) relPath(key, p string, required bool) {
+	if p == "" {
+		if required {
+			v.errorf(key, "required key is missing")
+		}
+		return
+	}
+	if path.IsAbs(p) || strings.HasPrefix(path.Clean(p), "..") || strings.Contains(p, "\\") {
+		v.errorf(key, "%q must be a relative path that stays inside its directory", p)
+	}
+}
+
+func (v *validator) artifact(name string, a *Artifact) {
+	key := "artifacts." + name
+	if a == nil {
+		v.errorf(key, "empty artifact table")
+		return
+	}
+	if v.required(key+".file", a.File) && (strings.ContainsAny(a.File, "/\\") || a.File == "." || a.File == "..") {
+		v.errorf(key+".file", "%q must be a plain file name", a.File)
+	}
+	if v.required(key+".sha256", a.SHA256) && !isHex(a.SHA256, 64) {
+		v.errorf(key+".sha256", "%q is not a sha256 (64 lower-case hex digits)", a.SHA256)
+	}
+	if a.SHA512 != "" && !isHex(a.SHA512, 128) {
+		v.errorf(key+".sha512", "%q is not a sha512 (128 lower-case hex digits)", a.SHA512)
+	}
+	switch a.Mtime {
+	case "":
+		a.Mtime = MtimeCommit
+	case MtimeCommit, MtimePerFile, MtimeNone:
+	default:
+		v.errorf(key+".mtime", "%q is not one of commit, per-file, none", a.Mtime)
+	}
+	switch a.Method {
+	case MethodGitArchive:
+		if v.required(key+".prefix", a.Prefix) {
+			if !strings.HasSuffix(a.Prefix, "/") {
+				v.errorf(key+".prefix", "%q must end with /", a.Prefix)
+			}
+			v.relPath(key+".prefix", a.Prefix, true)
+		}
+		switch a.Compress {
+		case "":
+			a.Compress = "gzip-n"
+		case "gzip-n", "git-internal", "none":
+		default:
+			v.errorf(key+".compress", "%q is not one of gzip-n, git-internal, none", a.Compress)
+		}
+		if a.Level != 0 && (a.Level < 1 || a.Level > 9) {
+			v.errorf(key+".level", "%d is not a gzip level 1-9", a.Level)
+		}
+		if len(a.Commands) > 0 {
+			v.errorf(key+".commands", "a git-archive artifact takes no build commands")
+		}
+	case MethodBuild:
+		if len(a.Commands) == 0 {
+			v.errorf(key+".commands", "a build artifact needs at least one command")
+		}
+		if a.Output == "" {
+			a.Output = a.File
+		}
+		v.relPath(key+".output", a.Output, false)
+		if a.Prefix != "" || a.Compress != "" {
+			v.errorf(key, "prefix and compress apply to git-archive artifacts only")
+		}
+	case "":
+		v.errorf(key+".method", "required key is missing (git-archive or build)")
+	default:
+		v.errorf(key+".method", "%q is not one of git-archive, build", a.Method)
+	}
+	v.relPath(key+".path", a.Path, false)
+}
+
+func (v *validator) signature(r *Recipe, s *Signature) {
+	v.relPath("signature.key", s.Key, true)
+	if len(s.Fingerprints) == 0 {
+		v.errorf("signature.fingerprints", "at least one full signer fingerprint is required")
+	}
+	for i, f := range s.Fingerprints {
+		n := strings.ToUpper(strings.ReplaceAll(f, " ", ""))
+		if !fprRE.MatchString(n) {
+			v.errorf("signature.fingerprints", "%q is not a full fingerprint (40 or 64 hex digits); short key ids are not accepted", f)
+			continue
+		}
+		s.Fingerprints[i] = n
+	}
+	if s.Suffix == "" {
+		s.Suffix = ".sig"
+	}
+	for _, a := range s.Artifacts {
+		if _, ok := r.Artifacts[a]; !ok {
+			v.errorf("signature.artifacts", "%q is not an artifact of this recipe", a)
+		}
+	}
+}
+
+// keyLines maps dotted TOML keys to the line that defines them, for error
+// messages. It understands table headers and simple key = value lines,
+// which is all a recipe uses.
+type keyLines struct {
+	lines map[string]int
+}
+
+var (
+	tableRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
+	keyRE   = regexp.MustCompile(`^\s*("[^"]*"|[A-Za-z0-9_.-]+)\s*=`)
+)
+
+func newKeyLines(data []byte) *keyLines {
+	kl := &keyLines{lines: map[string]int{}}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	var tables []string // the current table, and its un-indexed name for [[arrays]]
+	counts := map[string]int{}
+	n := 0
+	set := func(k string) {
+		if _, ok := kl.lines[k]; !ok {
+			kl.lines[k] = n
+		}
+	}
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if m := tableRE.FindStringSubmatch(line); m != nil && strings.HasPrefix(trimmed, "[") {
+			name := strings.ReplaceAll(m[1], " ", "")
+			tables = []string{name}
+			if strings.HasPrefix(trimmed, "[[") {
+				tables = []string{fmt.Sprintf("%s[%d]", name, counts[name]), name}
+				counts[name]++
+			}
+			for _, t := range tables {
+				set(t)
+			}
+			continue
+		}
+		if m := keyRE.FindStringSubmatch(line); m != nil {
+			k := strings.Trim(m[1], `"`)
+			if len(tables) == 0 {
+				set(k)
+			}
+			for _, t := range tables {
+				set(t + "." + k)
+			}
+		}
+	}
+	return kl
+}
+
+// line returns the line of key, or of its nearest enclosing table, or 0.
+func (kl *keyLines) line(key string) int {
+	for k := key; k != ""; {
+		if n, ok := kl.lines[k]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(k, ".")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return 0
+}

@@ -1,0 +1,223 @@
+package recipe
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// MtimePolicy says which modification times the source tree gets before a
+// build.
+type MtimePolicy string
+
+const (
+	// MtimeCommit sets every file to the committer time of the pinned commit.
+	MtimeCommit MtimePolicy = "commit"
+	// MtimePerFile sets each file to the committer time of the last commit
+	// that touched it.
+	MtimePerFile MtimePolicy = "per-file"
+	// MtimeNone leaves the times a fresh checkout gives.
+	MtimeNone MtimePolicy = "none"
+)
+
+// Method is how an artifact is produced.
+type Method string
+
+const (
+	// MethodGitArchive re-creates the artifact with git archive semantics
+	// (pkg/gitarchive) from the pinned commit.
+	MethodGitArchive Method = "git-archive"
+	// MethodBuild runs the artifact's commands in the pinned environment.
+	MethodBuild Method = "build"
+)
+
+// Unresolved is the explicit marker for a digest that could not be known
+// when the recipe was written (env.digest = "unresolved"). Such a recipe
+// is valid, but running it needs a lock file or --allow-unpinned.
+const Unresolved = "unresolved"
+
+// Recipe is one release of one project.
+type Recipe struct {
+	Name        string `toml:"name"`
+	Version     string `toml:"version"`
+	Description string `toml:"description,omitempty"`
+	Homepage    string `toml:"homepage,omitempty"`
+
+	Source    Source               `toml:"source"`
+	Env       Env                  `toml:"env"`
+	Inputs    []Input              `toml:"inputs,omitempty"`
+	Artifacts map[string]*Artifact `toml:"artifacts"`
+	Signature *Signature           `toml:"signature,omitempty"`
+
+	// Path is the file the recipe was read from ("" when parsed from
+	// memory); SHA256 is the hex digest of its bytes.
+	Path   string `toml:"-"`
+	SHA256 string `toml:"-"`
+}
+
+// Source pins the upstream repository.
+type Source struct {
+	// Git is the clone URL of the upstream repository.
+	Git string `toml:"git"`
+	// Tag is the release tag.
+	Tag string `toml:"tag"`
+	// Commit is the full object id (40 hex SHA-1 or 64 hex SHA-256) the tag
+	// must resolve to.
+	Commit string `toml:"commit"`
+}
+
+// Env pins the build environment.
+type Env struct {
+	// Image is an OCI image reference, with a digest (name@sha256:...)
+	// unless Digest is "unresolved".
+	Image string `toml:"image"`
+	// Digest is "unresolved" when the image digest could not be known
+	// offline; otherwise empty (the digest is part of Image).
+	Digest string `toml:"digest,omitempty"`
+	// Setup are shell commands run once, with network, before the build;
+	// their result is cached as an image.
+	Setup []string `toml:"setup,omitempty"`
+	// Packages are installed during setup (e.g. "autoconf=2.71-2").
+	Packages []string `toml:"packages,omitempty"`
+	// Tools maps a tool name to the version the environment must report.
+	Tools map[string]string `toml:"tools,omitempty"`
+	// User is the build user inside the environment (default "root").
+	User string `toml:"user,omitempty"`
+	// CapAdd are extra Linux capabilities the build needs.
+	CapAdd []string `toml:"cap_add,omitempty"`
+	// Umask for build steps, octal (default "0022").
+	Umask string `toml:"umask,omitempty"`
+	// Memory limit for build containers, e.g. "4g" (default "4g").
+	Memory string `toml:"memory,omitempty"`
+	// Timeout for the whole build, e.g. "30m" (default "30m").
+	Timeout string `toml:"timeout,omitempty"`
+}
+
+// Input is an extra pinned input the build needs offline: a git
+// repository at a commit or a file with a sha256.
+type Input struct {
+	Name   string `toml:"name"`
+	Git    string `toml:"git,omitempty"`
+	Commit string `toml:"commit,omitempty"`
+	URL    string `toml:"url,omitempty"`
+	SHA256 string `toml:"sha256,omitempty"`
+	// Path is where the input appears, relative to the build workspace
+	// (the directory that holds the source checkout "src").
+	Path string `toml:"path"`
+}
+
+// Artifact is one published file and how to re-create it.
+type Artifact struct {
+	// File is the published file name.
+	File string `toml:"file"`
+	// SHA256 is the expected digest of the published file.
+	SHA256 string `toml:"sha256"`
+	// SHA512 optionally pins the published file further.
+	SHA512 string `toml:"sha512,omitempty"`
+	// Method is "git-archive" or "build".
+	Method Method `toml:"method"`
+
+	// Prefix is the git-archive path prefix (ends with "/").
+	Prefix string `toml:"prefix,omitempty"`
+	// Compress is the git-archive compressor: "gzip-n" (default),
+	// "git-internal" or "none".
+	Compress string `toml:"compress,omitempty"`
+	// Level is the compression level for gzip-n (1-9, default 6 = gzip -n).
+	Level int `toml:"level,omitempty"`
+
+	// Commands are the build commands, run in order with /bin/sh -c in
+	// the source directory.
+	Commands []string `toml:"commands,omitempty"`
+	// Output is the path, relative to the source directory, where the
+	// build leaves the artifact (default: File).
+	Output string `toml:"output,omitempty"`
+	// Mtime is the mtime policy applied to the source tree before the build.
+	Mtime MtimePolicy `toml:"mtime,omitempty"`
+
+	// URL is where the published copy can be fetched.
+	URL string `toml:"url,omitempty"`
+	// Path is a local copy of the published file, relative to the recipe.
+	Path string `toml:"path,omitempty"`
+	// SignatureURL overrides URL + signature.suffix.
+	SignatureURL string `toml:"signature_url,omitempty"`
+}
+
+// Signature says how the published artifacts are signed upstream.
+type Signature struct {
+	// Key is the OpenPGP public key file, relative to the recipes
+	// directory (e.g. "keys/libntlm.asc").
+	Key string `toml:"key"`
+	// Fingerprints are the accepted signer fingerprints, full length.
+	Fingerprints []string `toml:"fingerprints"`
+	// Suffix is appended to an artifact's URL to find its detached
+	// signature (default ".sig").
+	Suffix string `toml:"suffix,omitempty"`
+	// Artifacts lists which artifacts are signed (default: all with a URL).
+	Artifacts []string `toml:"artifacts,omitempty"`
+}
+
+// ArtifactNames returns the artifact keys sorted, "src" first, then
+// "dist", then the rest alphabetically.
+func (r *Recipe) ArtifactNames() []string {
+	names := make([]string, 0, len(r.Artifacts))
+	for n := range r.Artifacts {
+		names = append(names, n)
+	}
+	rank := func(s string) int {
+		switch s {
+		case "src":
+			return 0
+		case "dist":
+			return 1
+		}
+		return 2
+	}
+	sort.Slice(names, func(i, j int) bool {
+		ri, rj := rank(names[i]), rank(names[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+// ImagePinned reports whether Env.Image carries a digest.
+func (r *Recipe) ImagePinned() bool {
+	_, d, ok := strings.Cut(r.Env.Image, "@")
+	return ok && isSHA256Digest(d)
+}
+
+// ID is NAME/VERSION.
+func (r *Recipe) ID() string { return r.Name + "/" + r.Version }
+
+func digestOf(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func isSHA256Digest(d string) bool {
+	h, ok := strings.CutPrefix(d, "sha256:")
+	return ok && isHex(h, 64)
+}
+
+// IsObjectID reports whether s is a full git object id (SHA-1 or SHA-256),
+// lower-case hex.
+func IsObjectID(s string) bool { return isHex(s, 40) || isHex(s, 64) }
+
+// String returns a short description for messages.
+func (a *Artifact) String() string { return fmt.Sprintf("%s (%s)", a.File, a.Method) }
