@@ -1,0 +1,220 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+var (
+	// ErrUnknownRef is matched when a tag or commit does not exist in the
+	// repository.
+	ErrUnknownRef = errors.New("source: unknown ref")
+	// ErrNotRepository is matched when a directory is not a git repository.
+	ErrNotRepository = errors.New("source: not a git repository")
+)
+
+// MovedTagError says a tag no longer resolves to the pinned commit.
+type MovedTagError struct {
+	Repo   string
+	Tag    string
+	Pinned string
+	Found  string
+}
+
+func (e *MovedTagError) Error() string {
+	return fmt.Sprintf("source: tag %s in %s resolves to %s, but the recipe pins %s: the tag was moved (or the recipe is wrong)", e.Tag, e.Repo, e.Found, e.Pinned)
+}
+
+// VerificationFailed marks a moved tag as a verification failure.
+func (e *MovedTagError) VerificationFailed() bool { return true }
+
+// git runs git with args in dir and returns stdout; stderr goes into the
+// error.
+func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_CONFIG_NOSYSTEM=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// OpenRepo checks that dir is a git repository (bare or not) and returns
+// its git directory.
+func OpenRepo(ctx context.Context, dir string) (string, error) {
+	out, err := git(ctx, dir, "rev-parse", "--absolute-git-dir")
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: %s", ErrNotRepository, dir)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// ResolveTag returns the commit a tag (annotated or lightweight) points to.
+func ResolveTag(ctx context.Context, repo, tag string) (string, error) {
+	out, err := git(ctx, repo, "rev-parse", "--verify", "--quiet", "refs/tags/"+tag+"^{commit}")
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: tag %s not found in %s", ErrUnknownRef, tag, repo)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// CheckTag resolves tag and returns a *MovedTagError when it does not
+// point at the pinned commit.
+func CheckTag(ctx context.Context, repo, tag, pinned string) error {
+	got, err := ResolveTag(ctx, repo, tag)
+	if err != nil {
+		return err
+	}
+	if got != pinned {
+		return &MovedTagError{Repo: repo, Tag: tag, Pinned: pinned, Found: got}
+	}
+	return nil
+}
+
+// CommitTime returns the committer time of commit.
+func CommitTime(ctx context.Context, repo, commit string) (time.Time, error) {
+	out, err := git(ctx, repo, "show", "-s", "--format=%ct", commit+"^{commit}", "--")
+	if err != nil {
+		if ctx.Err() != nil {
+			return time.Time{}, err
+		}
+		return time.Time{}, fmt.Errorf("%w: commit %s in %s", ErrUnknownRef, commit, repo)
+	}
+	sec, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("source: commit time of %s: %w", commit, err)
+	}
+	return time.Unix(sec, 0).UTC(), nil
+}
+
+// Mirror makes (or updates) a bare mirror of url under cacheDir and returns
+// its path. Two processes mirroring the same url at once are serialised
+// with a file lock. A local directory url is mirrored too, so the caller's
+// repository is never modified.
+func Mirror(ctx context.Context, url, cacheDir string) (string, error) {
+	sum := sha256.Sum256([]byte(url))
+	dir := filepath.Join(cacheDir, "git", hex.EncodeToString(sum[:8])+".git")
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("source: cache: %w", err)
+	}
+	unlock, err := lock(ctx, dir+".lock")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+		if _, err := git(ctx, dir, "fetch", "--quiet", "--prune", "--tags", "--force", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"); err != nil {
+			return "", fmt.Errorf("source: updating mirror of %s: %w", url, err)
+		}
+		return dir, nil
+	}
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	if _, err := git(ctx, "", "clone", "--quiet", "--mirror", "--", url, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("source: cloning %s: %w", url, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("source: cache: %w", err)
+	}
+	return dir, nil
+}
+
+// lock takes an exclusive flock on path, waiting until ctx is done.
+func lock(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("source: lock %s: %w", path, err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("source: lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Checkout clones repo into dst (which must not exist) and checks out
+// commit detached, keeping .git with all tags (make dist rules often run
+// git describe).
+func Checkout(ctx context.Context, repo, commit, dst string) error {
+	if _, err := git(ctx, "", "clone", "--quiet", "--no-hardlinks", "--no-checkout", "--", repo, dst); err != nil {
+		return fmt.Errorf("source: checkout: %w", err)
+	}
+	if _, err := git(ctx, dst, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit); err != nil {
+		return fmt.Errorf("source: checkout %s: %w", commit, err)
+	}
+	return nil
+}
+
+// FileTimes returns, for every path changed in the history of commit, the
+// committer time of the newest commit that touched it (the "per-file"
+// mtime policy). Paths are relative to the repository root.
+func FileTimes(ctx context.Context, repo, commit string) (map[string]time.Time, error) {
+	out, err := git(ctx, repo, "log", "--no-renames", "--name-only", "-z", "--format=%x01%ct", commit)
+	if err != nil {
+		return nil, fmt.Errorf("source: file times: %w", err)
+	}
+	times := map[string]time.Time{}
+	var cur time.Time
+	for _, field := range bytes.Split(out, []byte{0}) {
+		// With -z, each commit is "\x01TIME\n" followed by NUL-separated
+		// names; the first name follows the newline.
+		if i := bytes.IndexByte(field, 1); i >= 0 {
+			rest := field[i+1:]
+			ts, names, _ := bytes.Cut(rest, []byte{'\n'})
+			sec, err := strconv.ParseInt(string(ts), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("source: file times: bad log line %q", field)
+			}
+			cur = time.Unix(sec, 0).UTC()
+			field = bytes.TrimLeft(names, "\n")
+		}
+		name := string(bytes.TrimLeft(field, "\n"))
+		if name == "" {
+			continue
+		}
+		if _, seen := times[name]; !seen {
+			times[name] = cur
+		}
+	}
+	return times, nil
+}
