@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
+	"gitlab.com/verify-release/verify-release/pkg/engine"
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/report"
+	"gitlab.com/verify-release/verify-release/pkg/runner"
+)
+
+func init() {
+	register(command{name: "run", summary: "re-create and verify a release (default command)", run: runRun})
+	register(command{name: "src", summary: "re-create a recipe's git-archive tarballs on this machine (no container)", run: runSrc})
+}
+
+const runUsage = `Usage:
+  verify-release [run] NAME VERSION [flags]
+  verify-release run RECIPE.toml [flags]
+
+Re-creates every artifact of a recipe in its pinned environment: the
+git-archive tarball on this machine with verify-release's own byte-exact
+git archive, and 'make dist'-style artifacts in a container of the pinned
+image (or, with --backend host, in a temporary directory here, for CI jobs
+already running inside the pinned image). Each result is compared with the
+recipe's sha256; on a mismatch the per-member diff against the published
+copy is printed.
+
+Progress and build logs go to stderr; the summary (and any diff) to stdout.
+
+Examples:
+  verify-release libntlm 1.8
+  verify-release run recipes/libntlm/1.8.toml --repo ~/src/libntlm --out results/
+  verify-release libntlm 1.8 --artifact src
+  verify-release libntlm 1.8 --backend host --published /srv/mirror/libntlm --json
+
+Exit codes: 0 every artifact reproduced, 1 a mismatch (or a rejected upstream
+signature, or a moved tag), 2 error, 130 interrupted.
+`
+
+type runOptions struct {
+	recipes       string
+	repo          string
+	backend       string
+	out           string
+	published     string
+	cacheDir      string
+	keep          bool
+	requirePinned bool
+	allowUnpinned bool
+	imageArchive  string
+	artifacts     stringList
+	asJSON        bool
+	quiet         bool
+	maxDiffLines  int
+	allowExpired  bool
+	reportFile    string
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
+	fs.StringVar(&o.recipes, "recipes", "", "recipes directory (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
+	fs.StringVar(&o.repo, "repo", "", "use this local clone or mirror instead of fetching the recipe's git URL")
+	fs.StringVar(&o.out, "out", "", "keep artifacts, report.json, diffs and logs under `DIR`/NAME/VERSION/")
+	fs.StringVar(&o.published, "published", "", "look for published copies and signatures in `DIR` before fetching them")
+	fs.StringVar(&o.cacheDir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/verify-release)")
+	fs.BoolVar(&o.asJSON, "json", false, "print report.json to stdout instead of the text summary")
+	fs.StringVar(&o.reportFile, "report", "", "also write report.json to `FILE`")
+	fs.BoolVar(&o.quiet, "quiet", false, "do not stream build logs and progress to stderr")
+	fs.IntVar(&o.maxDiffLines, "max-diff-lines", 0, "cap unified diffs of text members at `N` lines (default 200)")
+	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "accept a good upstream signature from a key that had expired when it signed")
+	fs.Var(&o.artifacts, "artifact", "only re-create this artifact (repeatable), e.g. src or dist")
+}
+
+func runRun(ctx context.Context, c *cli, args []string) error {
+	var o runOptions
+	fs := newFlagSet(c, "run", runUsage)
+	o.register(c, fs)
+	fs.StringVar(&o.backend, "backend", "docker", "where build steps run: docker or host")
+	fs.BoolVar(&o.keep, "keep", false, "keep containers and work directories for debugging")
+	fs.BoolVar(&o.requirePinned, "require-pinned", c.Getenv("CI") == "true", "refuse an image without a digest (default true when CI=true)")
+	fs.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "resolve an unresolved image digest at run time (recorded in the report, with a warning)")
+	fs.StringVar(&o.imageArchive, "image-archive", "", "load the image from a docker-archive or OCI layout `FILE`, checked against the pinned digest")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	return execRun(ctx, c, "run", &o, pos, nil)
+}
+
+const srcUsage = `Usage:
+  verify-release src NAME VERSION [flags]
+  verify-release src RECIPE.toml [flags]
+
+Re-creates the recipe's git-archive artifacts (e.g. NAME-VERSION-src.tar.gz)
+on this machine, with no container: the tag must resolve to the pinned
+commit, the tar stream is written by verify-release's own byte-exact
+git archive and compressed as the recipe says, and the sha256 is compared.
+On a mismatch the per-member diff against the published copy is printed.
+
+Examples:
+  verify-release src libntlm 1.8 --repo ~/src/libntlm
+  verify-release src recipes/libntlm/1.8.toml --published ~/Downloads
+`
+
+func runSrc(ctx context.Context, c *cli, args []string) error {
+	var o runOptions
+	fs := newFlagSet(c, "src", srcUsage)
+	o.register(c, fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	return execRun(ctx, c, "src", &o, pos, func(r *recipe.Recipe) []string {
+		var names []string
+		for _, n := range r.ArtifactNames() {
+			if r.Artifacts[n].Method == recipe.MethodGitArchive {
+				names = append(names, n)
+			}
+		}
+		return names
+	})
+}
+
+// runFailed maps a non-reproduced run to exit code 1.
+type runFailed struct{ rep *report.Report }
+
+func (e *runFailed) Error() string {
+	return fmt.Sprintf("%s %s: %s", e.rep.Recipe.Name, e.rep.Recipe.Version, e.rep.Result)
+}
+func (e *runFailed) VerificationFailed() bool { return true }
+
+func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []string, only func(*recipe.Recipe) []string) error {
+	store := recipeStore(c, o.recipes)
+	r, err := loadRecipe(c, store, cmd, pos)
+	if err != nil {
+		return err
+	}
+	if o.requirePinned && o.allowUnpinned {
+		return usagef(cmd, "--require-pinned and --allow-unpinned contradict each other")
+	}
+	opts := []runner.Option{
+		runner.WithStore(store),
+		runner.WithToolVersion(version),
+		runner.WithRequirePinned(o.requirePinned),
+		runner.WithAllowUnpinned(o.allowUnpinned),
+		runner.WithKeep(o.keep),
+		runner.WithAllowExpiredKey(o.allowExpired),
+	}
+	if o.repo != "" {
+		opts = append(opts, runner.WithRepo(o.repo))
+	}
+	if o.out != "" {
+		opts = append(opts, runner.WithOutDir(o.out))
+	}
+	if o.published != "" {
+		opts = append(opts, runner.WithPublishedDir(o.published))
+	}
+	if o.cacheDir != "" {
+		opts = append(opts, runner.WithCacheDir(o.cacheDir))
+	}
+	if o.imageArchive != "" {
+		opts = append(opts, runner.WithImageArchive(o.imageArchive))
+	}
+	if o.maxDiffLines > 0 {
+		opts = append(opts, runner.WithMaxDiffLines(o.maxDiffLines))
+	}
+	artifacts := []string(o.artifacts)
+	if only != nil {
+		sel := only(r)
+		if len(sel) == 0 {
+			return fmt.Errorf("recipe %s has no git-archive artifact", r.Path)
+		}
+		if len(artifacts) == 0 {
+			artifacts = sel
+		}
+	}
+	if len(artifacts) > 0 {
+		opts = append(opts, runner.WithArtifacts(artifacts...))
+	}
+	if !o.quiet {
+		opts = append(opts, runner.WithLog(c.Stderr), runner.WithProgress(func(e runner.Event) {
+			prefix := "verify-release: "
+			if e.Warning {
+				prefix = "verify-release: WARNING: "
+			}
+			if e.Artifact != "" {
+				fmt.Fprintf(c.Stderr, "%s[%s] %s: %s\n", prefix, e.Artifact, e.Step, e.Message)
+			} else {
+				fmt.Fprintf(c.Stderr, "%s%s: %s\n", prefix, e.Step, e.Message)
+			}
+		}))
+	}
+	if !o.asJSON {
+		opts = append(opts, runner.WithDiffOutput(c.Stdout))
+	}
+	if cmd == "run" {
+		eng, err := newEngine(ctx, o.backend)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, runner.WithEngine(eng, runner.Backend(o.backend)))
+	}
+
+	rep, runErr := runner.Run(ctx, r, opts...)
+	if errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	if o.reportFile != "" {
+		if err := atomicfile.Write(o.reportFile, rep.Write); err != nil {
+			return err
+		}
+	}
+	if o.asJSON {
+		if err := rep.Write(c.Stdout); err != nil {
+			return err
+		}
+	} else {
+		printSummary(c.Stdout, rep)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if rep.Result != report.Reproduced {
+		return &runFailed{rep: rep}
+	}
+	return nil
+}
+
+// newEngine connects to the named backend.
+func newEngine(ctx context.Context, backend string) (engine.Engine, error) {
+	switch backend {
+	case "docker":
+		d, err := engine.NewDocker()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := d.Ping(ctx); err != nil {
+			return nil, withHint(err, "start the Docker Engine (or set DOCKER_HOST, e.g. to podman's socket)", "inside a CI job that already runs in the pinned image, use --backend host")
+		}
+		return d, nil
+	case "host":
+		return engine.NewHost(), nil
+	default:
+		return nil, usagef("run", "--backend %q: want docker or host", backend)
+	}
+}
+
+func printSummary(w io.Writer, rep *report.Report) {
+	fmt.Fprintf(w, "%s %s (%s)\n", rep.Recipe.Name, rep.Recipe.Version, rep.Recipe.Path)
+	if rep.Source.CommitTime.IsZero() {
+		fmt.Fprintf(w, "  source   %s %s\n", rep.Source.Tag, rep.Source.Commit)
+	} else {
+		fmt.Fprintf(w, "  source   %s -> %s (%s)\n", rep.Source.Tag, rep.Source.Commit, rep.Source.CommitTime.Format("2006-01-02T15:04:05Z"))
+	}
+	if e := rep.Env; e != nil {
+		img := e.Image
+		if e.ImageDigest != "" && !strings.Contains(img, "@") {
+			img += "@" + e.ImageDigest
+		}
+		fmt.Fprintf(w, "  env      %s %s\n", e.Backend, img)
+	}
+	for _, a := range rep.Artifacts {
+		fmt.Fprintf(w, "  %-8s %-32s %s\n", a.Name, a.File, a.Status)
+		switch a.Status {
+		case report.Reproduced:
+			fmt.Fprintf(w, "           sha256 %s\n", a.Actual)
+		case report.Mismatch:
+			fmt.Fprintf(w, "           expected sha256 %s\n           got      sha256 %s\n", a.Expected, a.Actual)
+		}
+		if a.Error != "" {
+			fmt.Fprintf(w, "           error: %s\n", a.Error)
+		}
+		if a.Diff != nil {
+			fmt.Fprintf(w, "           diff: %s\n", a.Diff.Summary)
+			for _, m := range a.Diff.Members {
+				fmt.Fprintf(w, "             %s\n", m)
+			}
+		}
+		if s := a.Signature; s != nil {
+			fmt.Fprintf(w, "           signature: %s %s\n", s.Status, s.Signer)
+		}
+	}
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+	if rep.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", rep.Error)
+	}
+	fmt.Fprintf(w, "result: %s\n", rep.Result)
+}

@@ -1,0 +1,265 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gitlab.com/verify-release/verify-release/pkg/engine"
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/report"
+	"gitlab.com/verify-release/verify-release/pkg/source"
+)
+
+// Workspace layout inside the build environment.
+const (
+	// WorkDir holds the checkout (src/) and the recipe's inputs.
+	WorkDir = "/work"
+	// SrcDir is the source checkout, with .git; build commands run here.
+	SrcDir = WorkDir + "/src"
+)
+
+// buildEnv is the pinned environment shared by a run's build artifacts:
+// the resolved image and the probed tool versions. Each artifact gets a
+// fresh session (container) from it.
+type buildEnv struct {
+	x     *run
+	image string // image ID or ref to start sessions from
+	probe bool   // tools still to be probed
+	// inputs are tar files, one per recipe input, made once per run.
+	inputs []string
+}
+
+func (x *run) newBuildEnv(ctx context.Context) (*buildEnv, error) {
+	if x.o.engine == nil {
+		return nil, ErrNoEngine
+	}
+	env := &buildEnv{x: x, probe: true}
+	x.rep.Env = &report.Env{Backend: string(x.o.backend), Image: x.r.Env.Image, Pinned: x.r.ImagePinned()}
+	if x.o.backend == BackendDocker {
+		img, err := x.resolveImage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		env.image = img
+	}
+	if err := env.makeWorkspace(ctx); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+func (env *buildEnv) close() {
+	for _, f := range env.inputs {
+		os.Remove(f)
+	}
+}
+
+// makeWorkspace writes one tar per recipe input, laid out at the input's
+// path below /work; the checkout itself is packed per artifact (see
+// sourceTar) because its mtime policy is per artifact.
+func (env *buildEnv) makeWorkspace(ctx context.Context) error {
+	x := env.x
+	for i, in := range x.r.Inputs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x.event("", "inputs", "preparing input %s at %s", in.Name, in.Path)
+		f, err := os.Create(filepath.Join(x.work, fmt.Sprintf("input-%d.tar", i)))
+		if err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		env.inputs = append(env.inputs, f.Name())
+		err = x.writeInput(ctx, f, in)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("runner: input %s: %w", in.Name, err)
+		}
+	}
+	return nil
+}
+
+// sourceTar writes the checkout of the pinned commit, with .git and the
+// artifact's mtime policy, as a tar with prefix src/.
+func (x *run) sourceTar(ctx context.Context, w io.Writer, policy recipe.MtimePolicy) error {
+	dir := filepath.Join(x.work, "checkout-"+string(policy))
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := source.Checkout(ctx, x.repo, x.r.Source.Commit, dir); err != nil {
+			return err
+		}
+	}
+	opts := source.TreeOptions{Prefix: "src", Policy: policy, CommitTime: x.commitTime}
+	if policy == recipe.MtimePerFile {
+		times, err := source.FileTimes(ctx, x.repo, x.r.Source.Commit)
+		if err != nil {
+			return err
+		}
+		opts.FileTimes = times
+	}
+	return source.WriteTree(ctx, w, dir, opts)
+}
+
+// build re-creates one build artifact in a fresh session and copies the
+// output to out.
+func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact, out string) (err error) {
+	x := env.x
+	if d := x.r.Env.Timeout; d != "" {
+		t, _ := time.ParseDuration(d) // validated by pkg/recipe
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Minute)
+		defer cancel()
+	}
+	user := x.r.Env.User
+	if user == "" {
+		user = "root"
+	}
+	if x.o.backend == BackendHost {
+		user = "" // the host backend runs as the calling user
+	}
+	sess, err := x.o.engine.Start(ctx, engine.Spec{
+		Image:   env.image,
+		Network: false,
+		User:    user,
+		Env:     buildEnvVars(x.commitTime),
+		WorkDir: SrcDir,
+		CapAdd:  x.r.Env.CapAdd,
+		Memory:  parseMemory(x.r.Env.Memory),
+		Keep:    x.o.keep,
+		Name:    "",
+	})
+	if err != nil {
+		return fmt.Errorf("runner: starting the build environment: %w", err)
+	}
+	defer func() {
+		if cerr := sess.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	x.event(name, "env", "started %s session %s", x.o.backend, shortID(sess.ID()))
+
+	if env.probe {
+		if err := x.probeTools(ctx, sess); err != nil {
+			return err
+		}
+		env.probe = false
+	}
+
+	x.event(name, "source", "copying the checkout (mtime policy %s) and inputs into %s", a.Mtime, WorkDir)
+	if err := env.copyWorkspace(ctx, sess, a.Mtime); err != nil {
+		return err
+	}
+
+	umask := x.r.Env.Umask
+	if umask == "" {
+		umask = "0022"
+	}
+	for i, c := range a.Commands {
+		x.event(name, "build", "[%d/%d] %s", i+1, len(a.Commands), c)
+		fmt.Fprintf(x.o.log, "==> %s: step %d/%d: %s\n", name, i+1, len(a.Commands), c)
+		start := time.Now()
+		code, err := sess.Exec(ctx, engine.ExecSpec{
+			Cmd:    []string{"/bin/sh", "-c", "umask " + umask + " && " + c},
+			Dir:    SrcDir,
+			Stdout: x.o.log,
+			Stderr: x.o.log,
+		})
+		step := report.Step{Artifact: name, Name: fmt.Sprintf("build %d", i+1), Command: c, ExitCode: code, Seconds: time.Since(start).Round(time.Millisecond).Seconds()}
+		x.rep.Steps = append(x.rep.Steps, step)
+		if err != nil {
+			return fmt.Errorf("runner: artifact %s: running %q: %w", name, c, err)
+		}
+		if code != 0 {
+			return &StepError{Artifact: name, Command: c, ExitCode: code}
+		}
+	}
+	outPath := path.Join(SrcDir, a.Output)
+	x.event(name, "copy", "copying %s out", outPath)
+	return writeAtomic(out, func(w io.Writer) error {
+		return sess.CopyOut(ctx, outPath, w)
+	})
+}
+
+func (env *buildEnv) copyWorkspace(ctx context.Context, sess engine.Session, policy recipe.MtimePolicy) error {
+	x := env.x
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(x.sourceTar(ctx, pw, policy)) }()
+	if err := sess.CopyIn(ctx, WorkDir, pr); err != nil {
+		pr.CloseWithError(err)
+		return fmt.Errorf("runner: copying the source into the build environment: %w", err)
+	}
+	for _, p := range env.inputs {
+		if err := copyTarIn(ctx, sess, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyTarIn(ctx context.Context, sess engine.Session, p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	defer f.Close()
+	if err := sess.CopyIn(ctx, WorkDir, f); err != nil {
+		return fmt.Errorf("runner: copying inputs into the build environment: %w", err)
+	}
+	return nil
+}
+
+// buildEnvVars is the environment of every build step.
+func buildEnvVars(commitTime time.Time) []string {
+	return []string{
+		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(commitTime.Unix(), 10),
+		"TZ=UTC",
+		"LC_ALL=C",
+		"LANG=C",
+		"HOME=/root",
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	}
+}
+
+func parseMemory(s string) int64 {
+	if s == "" {
+		return 0
+	}
+	mult := int64(1)
+	switch strings.ToLower(s[len(s)-1:]) {
+	case "k":
+		mult, s = 1<<10, s[:len(s)-1]
+	case "m":
+		mult, s = 1<<20, s[:len(s)-1]
+	case "g":
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, _ := strconv.ParseInt(s, 10, 64) // validated by pkg/recipe
+	return n * mult
+}
+
+func shortID(id string) string {
+	if len(id) > 12 && !strings.Contains(id, "/") {
+		return id[:12]
+	}
+	return id
+}
+
+// probeOutput runs a shell snippet in the session and returns stdout.
+func probeOutput(ctx context.Context, sess engine.Session, script string) (string, int, error) {
+	var out bytes.Buffer
+	code, err := sess.Exec(ctx, engine.ExecSpec{Cmd: []string{"/bin/sh", "-c", script}, Stdout: &out, Stderr: io.Discard})
+	return out.String(), code, err
+}

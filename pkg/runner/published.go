@@ -1,0 +1,71 @@
+package runner
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/report"
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
+)
+
+// diffPublished fetches the published copy of a and records the
+// per-member diff of it (A) against the re-created file (B).
+func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact, out string, ra *report.Artifact) {
+	pub, origin, err := x.published(ctx, a.File, a.Path, a.URL)
+	if err != nil {
+		ra.Published = &report.Published{URL: a.URL, Error: err.Error()}
+		x.warn("artifact %s: cannot diff against the published copy: %v", name, err)
+		return
+	}
+	sum, err := sha256File(pub)
+	if err != nil {
+		ra.Published = &report.Published{URL: a.URL, Error: err.Error()}
+		return
+	}
+	ra.Published = &report.Published{URL: a.URL, Path: origin, SHA256: sum}
+	if sum != a.SHA256 {
+		x.warn("artifact %s: the published copy %s has sha256 %s, not the %s the recipe expects", name, origin, sum, a.SHA256)
+	}
+	x.event(name, "diff", "diffing the published %s against the re-created one", a.File)
+	opts := []tarball.Option{tarball.WithLabels("published/"+a.File, "rebuilt/"+a.File)}
+	if x.o.maxDiffLines > 0 {
+		opts = append(opts, tarball.WithMaxDiffLines(x.o.maxDiffLines))
+	}
+	res, err := tarball.Diff(ctx, pub, out, opts...)
+	if err != nil {
+		ra.Diff = &report.Diff{Summary: "diff failed: " + err.Error(), Members: []string{}}
+		return
+	}
+	d := &report.Diff{Summary: res.Summary(), Members: diffMembers(res)}
+	ra.Diff = d
+	if x.o.diffOut != nil {
+		if err := res.WriteText(x.o.diffOut); err != nil {
+			x.warn("artifact %s: writing the diff: %v", name, err)
+		}
+	}
+	if x.outDir != "" {
+		d.File = a.File + ".diff"
+		if err := writeAtomic(filepath.Join(x.outDir, d.File), res.WriteText); err != nil {
+			x.warn("artifact %s: %v", name, err)
+		}
+	}
+}
+
+// diffMembers lists the member paths with findings, sorted and unique.
+func diffMembers(res *tarball.DiffResult) []string {
+	seen := map[string]bool{}
+	for _, f := range res.Findings {
+		if f.Path != "" {
+			seen[f.Path] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+

@@ -1,0 +1,248 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/report"
+	"gitlab.com/verify-release/verify-release/pkg/source"
+)
+
+var (
+	// ErrNoEngine is matched when a recipe has build artifacts but no
+	// engine was given.
+	ErrNoEngine = errors.New("runner: no engine for build steps")
+	// ErrUnpinned is matched when the image has no digest and the run may
+	// not resolve one.
+	ErrUnpinned = errors.New("runner: image not pinned")
+	// ErrStepFailed is matched when a build command exits non-zero.
+	ErrStepFailed = errors.New("runner: build step failed")
+)
+
+// StepError is a build command that exited non-zero.
+type StepError struct {
+	Artifact string
+	Command  string
+	ExitCode int
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("artifact %s: command %q exited with code %d", e.Artifact, e.Command, e.ExitCode)
+}
+
+func (e *StepError) Unwrap() error { return ErrStepFailed }
+
+// Run re-creates the recipe's artifacts and returns the report. The
+// returned error is non-nil for run-level failures (moved tag, unpinned
+// image, tool pin mismatch, ...); the report then carries the same error.
+// Per-artifact failures are in the report only.
+func Run(ctx context.Context, r *recipe.Recipe, opts ...Option) (*report.Report, error) {
+	o := makeOptions(opts)
+	run := &run{o: o, r: r, rep: &report.Report{
+		Tool:   report.Tool{Name: "verify-release", Version: o.toolVersion},
+		Recipe: report.Recipe{Name: r.Name, Version: r.Version, Path: r.Path, SHA256: r.SHA256},
+		Source: report.Source{Git: r.Source.Git, Tag: r.Source.Tag, Commit: r.Source.Commit},
+	}}
+	err := run.do(ctx)
+	if err != nil {
+		run.rep.Error = err.Error()
+	}
+	run.rep.Finish()
+	if werr := run.writeOut(ctx); werr != nil && err == nil {
+		err = werr
+		run.rep.Error = err.Error()
+		run.rep.Finish()
+	}
+	return run.rep, err
+}
+
+type run struct {
+	o          *options
+	r          *recipe.Recipe
+	rep        *report.Report
+	repo       string
+	commitTime time.Time
+	work       string // temporary directory for this run
+	outDir     string // o.outDir/NAME/VERSION, or "" when not kept
+}
+
+func (x *run) event(artifact, step, format string, args ...any) {
+	x.o.progress(Event{Artifact: artifact, Step: step, Message: fmt.Sprintf(format, args...)})
+}
+
+func (x *run) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	x.rep.Warnings = append(x.rep.Warnings, msg)
+	x.o.progress(Event{Step: "warning", Message: msg, Warning: true})
+}
+
+func (x *run) do(ctx context.Context) error {
+	names := x.r.ArtifactNames()
+	if len(x.o.artifacts) > 0 {
+		for _, n := range x.o.artifacts {
+			if x.r.Artifacts[n] == nil {
+				return fmt.Errorf("runner: recipe %s has no artifact %q (it has %v)", x.r.ID(), n, names)
+			}
+		}
+	}
+	work, err := os.MkdirTemp("", "verify-release-")
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	x.work = work
+	if !x.o.keep {
+		defer os.RemoveAll(work)
+	}
+	if x.o.outDir != "" {
+		x.outDir = filepath.Join(x.o.outDir, x.r.Name, x.r.Version)
+		if err := os.MkdirAll(x.outDir, 0o755); err != nil {
+			return fmt.Errorf("runner: out dir: %w", err)
+		}
+	}
+
+	if err := x.prepareSource(ctx); err != nil {
+		return err
+	}
+	var env *buildEnv
+	defer func() {
+		if env != nil {
+			env.close()
+		}
+	}()
+	for _, name := range names {
+		a := x.r.Artifacts[name]
+		ra := report.Artifact{Name: name, File: a.File, Method: string(a.Method), Expected: a.SHA256}
+		if len(x.o.artifacts) > 0 && !slices.Contains(x.o.artifacts, name) {
+			ra.Status = report.Skipped
+			x.rep.Artifacts = append(x.rep.Artifacts, ra)
+			continue
+		}
+		start := time.Now()
+		out := filepath.Join(work, "out", name, a.File)
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		var aerr error
+		switch a.Method {
+		case recipe.MethodGitArchive:
+			x.event(name, "git-archive", "re-creating %s with git archive (prefix %s, %s)", a.File, a.Prefix, a.Compress)
+			aerr = x.gitArchive(ctx, a, out)
+		case recipe.MethodBuild:
+			if env == nil {
+				env, err = x.newBuildEnv(ctx)
+				if err != nil {
+					return err
+				}
+			}
+			aerr = env.build(ctx, name, a, out)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if aerr == nil {
+			aerr = x.compare(ctx, name, a, out, &ra)
+		}
+		if aerr != nil {
+			ra.Status = report.Error
+			ra.Error = aerr.Error()
+			x.event(name, "result", "ERROR: %v", aerr)
+		}
+		ra.Seconds = time.Since(start).Round(time.Millisecond).Seconds()
+		x.rep.Artifacts = append(x.rep.Artifacts, ra)
+	}
+	return nil
+}
+
+// prepareSource mirrors the upstream repository (or uses --repo) and
+// checks the tag against the pinned commit.
+func (x *run) prepareSource(ctx context.Context) error {
+	repo := x.o.repoDir
+	if repo == "" {
+		x.event("", "source", "fetching %s into the cache", x.r.Source.Git)
+		m, err := source.Mirror(ctx, x.r.Source.Git, x.o.cacheDir)
+		if err != nil {
+			return err
+		}
+		repo = m
+	} else if _, err := source.OpenRepo(ctx, repo); err != nil {
+		return err
+	}
+	x.repo = repo
+	x.rep.Source.Repo = repo
+	if err := source.CheckTag(ctx, repo, x.r.Source.Tag, x.r.Source.Commit); err != nil {
+		return err
+	}
+	t, err := source.CommitTime(ctx, repo, x.r.Source.Commit)
+	if err != nil {
+		return err
+	}
+	x.commitTime = t
+	x.rep.Source.CommitTime = t
+	x.event("", "source", "tag %s resolves to the pinned commit %s (%s)", x.r.Source.Tag, x.r.Source.Commit, t.Format(time.RFC3339))
+	return nil
+}
+
+// compare hashes the re-created file, sets the status, and on a mismatch
+// diffs it against the published copy.
+func (x *run) compare(ctx context.Context, name string, a *recipe.Artifact, out string, ra *report.Artifact) error {
+	s256, s512, err := hashFile(out)
+	if err != nil {
+		return err
+	}
+	ra.Actual = s256
+	if x.outDir != "" {
+		dst := filepath.Join(x.outDir, a.File)
+		if err := copyFile(out, dst); err != nil {
+			return err
+		}
+		ra.Output = a.File
+	}
+	ok := s256 == a.SHA256 && (a.SHA512 == "" || s512 == a.SHA512)
+	if ok {
+		ra.Status = report.Reproduced
+		x.event(name, "result", "REPRODUCED %s sha256 %s", a.File, s256)
+	} else {
+		ra.Status = report.Mismatch
+		x.event(name, "result", "MISMATCH %s: expected sha256 %s, got %s", a.File, a.SHA256, s256)
+	}
+	x.checkSignature(ctx, name, a, out, ok, ra)
+	if !ok {
+		x.diffPublished(ctx, name, a, out, ra)
+	}
+	return nil
+}
+
+func hashFile(p string) (string, string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", "", fmt.Errorf("runner: %w", err)
+	}
+	defer f.Close()
+	h256, h512 := sha256.New(), sha512.New()
+	if _, err := io.Copy(io.MultiWriter(h256, h512), f); err != nil {
+		return "", "", fmt.Errorf("runner: hashing %s: %w", p, err)
+	}
+	return hex.EncodeToString(h256.Sum(nil)), hex.EncodeToString(h512.Sum(nil)), nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	defer in.Close()
+	return writeAtomic(dst, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
