@@ -1,0 +1,491 @@
+package gitarchive
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Info describes a written archive.
+type Info struct {
+	Commit string    // commit id (40 or 64 hex), "" for a tree
+	Tree   string    // tree id archived
+	Mtime  time.Time // mtime of the members (UTC)
+}
+
+// Write writes the archive git archive --format=tar [--prefix] REF would
+// write (compressed if WithCompression says so) to w. Objects are streamed
+// from git cat-file --batch; memory does not grow with the repository,
+// except that export-subst files and files whose line endings git would
+// convert are held in memory one at a time, as git does.
+func Write(ctx context.Context, w io.Writer, repoDir, ref string, opts ...Option) (*Info, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	g, err := openRepo(ctx, o.git, repoDir)
+	if err != nil {
+		return nil, err
+	}
+	t, err := resolve(ctx, g, ref)
+	if err != nil {
+		return nil, err
+	}
+	var mtime uint64
+	switch {
+	case o.mtime != nil:
+		mtime = *o.mtime
+	case t.commit != "":
+		mtime = t.commitTime
+	case o.now != nil:
+		mtime = uint64(o.now().Unix())
+	default:
+		return nil, fmt.Errorf("%w: %q names tree %s", ErrNoMtime, ref, t.tree)
+	}
+	cfg, err := readConfig(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	info := &Info{Commit: t.commit, Tree: t.tree, Mtime: time.Unix(int64(mtime), 0).UTC()}
+	if mtime > 1<<62 {
+		info.Mtime = time.Time{}
+	}
+	a := &archiver{g: g, t: t, cfg: cfg, o: o, mtime: mtime}
+	if o.compression == CompressNone {
+		return info, a.write(ctx, w)
+	}
+	pr, pw := io.Pipe()
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		werr = a.write(ctx, pw)
+		pw.CloseWithError(werr)
+	}()
+	cerr := Compress(ctx, w, pr, o.compression, o.level)
+	pr.CloseWithError(errors.New("gitarchive: compressor stopped"))
+	<-done
+	if werr != nil {
+		return nil, werr
+	}
+	if cerr != nil {
+		return nil, cerr
+	}
+	return info, nil
+}
+
+type archiver struct {
+	g     *gitRunner
+	t     *target
+	cfg   *repoConfig
+	o     *options
+	mtime uint64
+}
+
+// treeEntry is one line of git ls-tree -r -t -z.
+type treeEntry struct {
+	mode  uint32
+	oid   string
+	path  string
+	attrs attrs
+}
+
+func (e *treeEntry) isDir() bool     { return e.mode&0o170000 == 0o040000 }
+func (e *treeEntry) isGitlink() bool { return e.mode&0o170000 == 0o160000 }
+func (e *treeEntry) isBlob() bool {
+	return e.mode&0o170000 == 0o100000 || e.mode&0o170000 == 0o120000
+}
+
+func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	tmp, err := os.MkdirTemp("", "gitarchive-index-*")
+	if err != nil {
+		return fmt.Errorf("gitarchive: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	indexEnv := []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}
+	// git archive reads attributes from an index made of the archived tree
+	// (plus info/attributes and the global files); so does check-attr --cached.
+	if rt, err := a.g.start(ctx, indexEnv, false, "read-tree", a.t.tree); err != nil {
+		return err
+	} else {
+		_, _ = io.Copy(io.Discard, rt.stdout)
+		if err := rt.wait(); err != nil {
+			return objectErr(a.t.tree, "", err)
+		}
+	}
+
+	ls, err := a.g.start(ctx, nil, false, "ls-tree", "-r", "-t", "-z", "--full-tree", a.t.tree)
+	if err != nil {
+		return err
+	}
+	defer ls.kill()
+	ca, err := a.g.start(ctx, indexEnv, true, append([]string{"check-attr", "--cached", "-z", "--stdin"}, attrNames...)...)
+	if err != nil {
+		return err
+	}
+	defer ca.kill()
+	cf, err := a.g.start(ctx, nil, true, "cat-file", "--batch")
+	if err != nil {
+		return err
+	}
+	defer cf.kill()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	chA := make(chan *treeEntry, 1024)
+	chB := make(chan *treeEntry, 1024)
+	wg.Add(2)
+	go func() { defer wg.Done(); errs <- a.list(ctx, ls, ca, chA) }()
+	go func() { defer wg.Done(); errs <- a.filter(ctx, ca, cf, chA, chB) }()
+
+	err = a.emit(ctx, w, cf, chB)
+	if err != nil {
+		cancel()
+		ls.kill()
+		ca.kill()
+		cf.kill()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		if err == nil && e != nil {
+			err = e
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil && context.Cause(ctx) != nil && errors.Is(err, context.Canceled) {
+			return err
+		}
+		return err
+	}
+	if err := cf.wait(); err != nil {
+		return err
+	}
+	return ca.wait()
+}
+
+// list reads ls-tree and queries attributes for each path.
+func (a *archiver) list(ctx context.Context, ls, ca *proc, out chan<- *treeEntry) error {
+	defer close(out)
+	r := bufio.NewReaderSize(ls.stdout, 64<<10)
+	aw := bufio.NewWriterSize(ca.stdin, 64<<10)
+	for {
+		if r.Buffered() == 0 {
+			if err := aw.Flush(); err != nil {
+				return a.procErr(ctx, ca, err)
+			}
+		}
+		rec, err := r.ReadBytes(0)
+		if err == io.EOF && len(rec) == 0 {
+			break
+		}
+		if err != nil {
+			return a.procErr(ctx, ls, err)
+		}
+		e, perr := parseLsTree(rec[:len(rec)-1])
+		if perr != nil {
+			return perr
+		}
+		q := e.path
+		if e.isDir() || e.isGitlink() {
+			q += "/"
+		}
+		aw.WriteString(q)
+		aw.WriteByte(0)
+		if err := send(ctx, out, e, aw); err != nil {
+			return a.procErr(ctx, ca, err)
+		}
+	}
+	if err := aw.Flush(); err != nil {
+		return a.procErr(ctx, ca, err)
+	}
+	ca.stdin.Close()
+	if err := ls.wait(); err != nil {
+		return objectErr(a.t.tree, "", err)
+	}
+	return nil
+}
+
+// send sends v on ch, flushing bw first if the send would block, so the
+// reader at the other end of bw never waits for data still in our buffer.
+func send(ctx context.Context, ch chan<- *treeEntry, v *treeEntry, bw *bufio.Writer) error {
+	select {
+	case ch <- v:
+		return nil
+	default:
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func parseLsTree(rec []byte) (*treeEntry, error) {
+	meta, path, ok := bytes.Cut(rec, []byte{'\t'})
+	f := strings.Fields(string(meta))
+	if !ok || len(f) != 3 {
+		return nil, fmt.Errorf("%w: unexpected ls-tree output %q", ErrGit, rec)
+	}
+	mode, err := strconv.ParseUint(f[0], 8, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%w: unexpected ls-tree mode %q", ErrGit, f[0])
+	}
+	return &treeEntry{mode: uint32(mode), oid: f[2], path: string(path)}, nil
+}
+
+// filter reads the attributes of each entry, drops export-ignore'd ones and
+// asks cat-file for the blobs that will be written.
+func (a *archiver) filter(ctx context.Context, ca, cf *proc, in <-chan *treeEntry, out chan<- *treeEntry) error {
+	defer close(out)
+	r := bufio.NewReaderSize(ca.stdout, 64<<10)
+	cw := bufio.NewWriterSize(cf.stdin, 16<<10)
+	ignored := ""
+	for {
+		var e *treeEntry
+		select {
+		case e = <-in:
+		default:
+			if err := cw.Flush(); err != nil {
+				return a.procErr(ctx, cf, err)
+			}
+			select {
+			case e = <-in:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if e == nil {
+			break
+		}
+		at, err := readAttrs(r, e)
+		if err != nil {
+			return a.procErr(ctx, ca, err)
+		}
+		e.attrs = at
+		if ignored != "" && strings.HasPrefix(e.path, ignored) {
+			continue
+		}
+		ignored = ""
+		if at.exportIgnore {
+			if e.isDir() {
+				ignored = e.path + "/"
+			}
+			continue
+		}
+		if e.isBlob() {
+			cw.WriteString(e.oid)
+			cw.WriteByte('\n')
+		}
+		if err := send(ctx, out, e, cw); err != nil {
+			return a.procErr(ctx, cf, err)
+		}
+	}
+	if err := cw.Flush(); err != nil {
+		return a.procErr(ctx, cf, err)
+	}
+	return cf.stdin.Close()
+}
+
+// procErr prefers the failure of the git process over the pipe error it
+// caused.
+func (a *archiver) procErr(ctx context.Context, p *proc, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if perr := p.wait(); perr != nil {
+		return objectErr("", "", perr)
+	}
+	return err
+}
+
+// objectErr classifies a git failure about objects.
+func objectErr(oid, path string, err error) error {
+	if !errors.Is(err, ErrGit) {
+		return err
+	}
+	msg := err.Error()
+	low := strings.ToLower(msg)
+	switch {
+	case strings.Contains(low, "corrupt") || strings.Contains(low, "inflate") || strings.Contains(low, "hash mismatch") || strings.Contains(low, "bad object"):
+		return &ObjectError{OID: oid, Path: path, Err: ErrCorruptObject, Detail: msg}
+	case strings.Contains(low, "unable to read") || strings.Contains(low, "could not read") || strings.Contains(low, "failed to unpack") || strings.Contains(low, "not a tree object") || strings.Contains(low, "missing"):
+		return &ObjectError{OID: oid, Path: path, Err: ErrMissingObject, Detail: msg}
+	}
+	return err
+}
+
+// emit writes the tar stream.
+func (a *archiver) emit(ctx context.Context, w io.Writer, cf *proc, in <-chan *treeEntry) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	tw := &tarWriter{w: bw}
+	mtime, err := tw.writeGlobalHeader(a.t.commit, a.mtime)
+	if err != nil {
+		return err
+	}
+	prefix := a.o.prefix
+	if n := len(prefix); n > 0 && prefix[n-1] == '/' {
+		for n > 1 && prefix[n-2] == '/' {
+			n--
+		}
+		if err := tw.writeEntryHeader(&entry{oid: a.t.tree, path: prefix[:n], mode: 0o40777}, a.cfg.umask, mtime); err != nil {
+			return err
+		}
+	}
+	cr := bufio.NewReaderSize(cf.stdout, 64<<10)
+	sub := &substituter{g: a.g, commit: a.t.commit, abbrev: a.o.abbrev, describeLeft: 1, cache: map[string]string{}}
+	for e := range in {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		path := prefix + e.path
+		switch {
+		case e.isDir() || e.isGitlink():
+			if err := tw.writeEntryHeader(&entry{oid: e.oid, path: path + "/", mode: e.mode}, a.cfg.umask, mtime); err != nil {
+				return err
+			}
+		case e.isBlob():
+			size, err := a.blobHeader(ctx, cf, cr, e)
+			if err != nil {
+				return err
+			}
+			if err := a.writeBlob(ctx, tw, cr, e, path, size, mtime, sub); err != nil {
+				return err
+			}
+			if b, err := cr.ReadByte(); err != nil || b != '\n' {
+				return a.catFileErr(ctx, cf, e, fmt.Errorf("%w: cat-file: missing newline after %s", ErrGit, e.oid))
+			}
+		default:
+			return fmt.Errorf("gitarchive: unsupported file mode: 0%o (%s)", e.mode, e.path)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := tw.trailer(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func (a *archiver) catFileErr(ctx context.Context, cf *proc, e *treeEntry, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	cf.stdin.Close()
+	if perr := cf.wait(); perr != nil {
+		return objectErr(e.oid, e.path, perr)
+	}
+	return err
+}
+
+// blobHeader reads cat-file's "<oid> blob <size>" line.
+func (a *archiver) blobHeader(ctx context.Context, cf *proc, cr *bufio.Reader, e *treeEntry) (uint64, error) {
+	line, err := cr.ReadString('\n')
+	if err != nil {
+		return 0, a.catFileErr(ctx, cf, e, &ObjectError{OID: e.oid, Path: e.path, Err: ErrCorruptObject, Detail: "git cat-file stopped"})
+	}
+	f := strings.Fields(line)
+	if len(f) == 2 && f[1] == "missing" {
+		return 0, a.missing(ctx, e)
+	}
+	if len(f) != 3 || f[0] != e.oid {
+		return 0, fmt.Errorf("%w: cat-file: unexpected %q for %s", ErrGit, line, e.oid)
+	}
+	if f[1] != "blob" {
+		return 0, &ObjectError{OID: e.oid, Path: e.path, Err: ErrCorruptObject, Detail: "is a " + f[1] + ", not a blob"}
+	}
+	size, err := strconv.ParseUint(f[2], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: cat-file: bad size in %q", ErrGit, line)
+	}
+	return size, nil
+}
+
+func (a *archiver) writeBlob(ctx context.Context, tw *tarWriter, cr *bufio.Reader, e *treeEntry, path string, size, mtime uint64, sub *substituter) error {
+	ent := &entry{oid: e.oid, path: path, mode: e.mode, size: size}
+	if e.mode&0o170000 == 0o120000 {
+		ent.link = make([]byte, size)
+		if _, err := io.ReadFull(cr, ent.link); err != nil {
+			return &ObjectError{OID: e.oid, Path: e.path, Err: ErrCorruptObject, Detail: err.Error()}
+		}
+		return tw.writeEntryHeader(ent, a.cfg.umask, mtime)
+	}
+	subst := e.attrs.exportSubst && a.t.commit != ""
+	streamRaw := !subst && size > a.cfg.bigFileThreshold
+	var conv bool
+	if !streamRaw {
+		var err error
+		if conv, err = a.needsConversion(e); err != nil {
+			return err
+		}
+	}
+	if !subst && !conv {
+		if err := tw.writeEntryHeader(ent, a.cfg.umask, mtime); err != nil {
+			return err
+		}
+		n, err := io.CopyN(tw, cr, int64(size))
+		if err != nil {
+			if tw.err != nil {
+				return tw.err
+			}
+			return &ObjectError{OID: e.oid, Path: e.path, Err: ErrCorruptObject, Detail: fmt.Sprintf("read %d of %d bytes: %v", n, size, err)}
+		}
+		return tw.finishRecord()
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(cr, buf); err != nil {
+		return &ObjectError{OID: e.oid, Path: e.path, Err: ErrCorruptObject, Detail: err.Error()}
+	}
+	if conv {
+		var err error
+		if buf, err = a.convert(e, buf); err != nil {
+			return err
+		}
+	}
+	if subst {
+		var err error
+		if buf, err = sub.apply(ctx, e.path, buf); err != nil {
+			return err
+		}
+	}
+	ent.size = uint64(len(buf))
+	if err := tw.writeEntryHeader(ent, a.cfg.umask, mtime); err != nil {
+		return err
+	}
+	if len(buf) == 0 {
+		return nil
+	}
+	return tw.writeBlocked(buf)
+}
+
+// missing tells a missing object from one git cannot read (cat-file
+// --batch says "missing" for both).
+func (a *archiver) missing(ctx context.Context, e *treeEntry) error {
+	_, err := a.g.output(ctx, "cat-file", "-t", e.oid)
+	if err != nil {
+		low := strings.ToLower(err.Error())
+		for _, s := range []string{"inflate", "unable to unpack", "corrupt", "hash mismatch", "bad object"} {
+			if strings.Contains(low, s) {
+				return &ObjectError{OID: e.oid, Path: e.path, Err: ErrCorruptObject, Detail: strings.TrimPrefix(err.Error(), ErrGit.Error()+": ")}
+			}
+		}
+	}
+	return &ObjectError{OID: e.oid, Path: e.path, Err: ErrMissingObject, Detail: "not in the repository (shallow or partial clone?)"}
+}
