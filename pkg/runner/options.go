@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"gitlab.com/verify-release/verify-release/pkg/attest"
 	"gitlab.com/verify-release/verify-release/pkg/engine"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 )
@@ -58,17 +59,9 @@ type options struct {
 	httpClient    *http.Client
 	retries       int
 	maxDiffLines  int
-	signKey       SignKey
+	signKey       attest.Signer
 	allowExpired  bool
 	now           func() time.Time
-}
-
-// SignKey signs attestations; nil means unsigned.
-type SignKey interface {
-	// SignDetached returns an armored detached signature over data.
-	SignDetached(data []byte) ([]byte, error)
-	// Fingerprint identifies the key.
-	Fingerprint() string
 }
 
 func makeOptions(opts []Option) *options {
@@ -154,7 +147,7 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpCli
 func WithMaxDiffLines(n int) Option { return func(o *options) { o.maxDiffLines = n } }
 
 // WithSignKey signs the attestations written to the out dir.
-func WithSignKey(k SignKey) Option { return func(o *options) { o.signKey = k } }
+func WithSignKey(k attest.Signer) Option { return func(o *options) { o.signKey = k } }
 
 // WithAllowExpiredKey accepts a good upstream signature from a key that
 // had expired when it signed.

@@ -45,9 +45,9 @@ func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact
 			x.warn("artifact %s: writing the diff: %v", name, err)
 		}
 	}
-	if x.outDir != "" {
+	if x.stage != "" {
 		d.File = a.File + ".diff"
-		if err := writeAtomic(filepath.Join(x.outDir, d.File), res.WriteText); err != nil {
+		if err := writeAtomic(filepath.Join(x.stage, d.File), res.WriteText); err != nil {
 			x.warn("artifact %s: %v", name, err)
 		}
 	}

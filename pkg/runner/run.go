@@ -53,15 +53,25 @@ func Run(ctx context.Context, r *recipe.Recipe, opts ...Option) (*report.Report,
 		Recipe: report.Recipe{Name: r.Name, Version: r.Version, Path: r.Path, SHA256: r.SHA256},
 		Source: report.Source{Git: r.Source.Git, Tag: r.Source.Tag, Commit: r.Source.Commit},
 	}}
-	err := run.do(ctx)
+	work, err := os.MkdirTemp("", "verify-release-")
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	run.work = work
+	if !o.keep {
+		defer os.RemoveAll(work)
+	}
+	err = run.do(ctx)
 	if err != nil {
 		run.rep.Error = err.Error()
 	}
 	run.rep.Finish()
-	if werr := run.writeOut(ctx); werr != nil && err == nil {
-		err = werr
-		run.rep.Error = err.Error()
-		run.rep.Finish()
+	if err == nil || ctx.Err() == nil {
+		if werr := run.writeOut(context.WithoutCancel(ctx)); werr != nil && err == nil {
+			err = werr
+			run.rep.Error = err.Error()
+			run.rep.Finish()
+		}
 	}
 	return run.rep, err
 }
@@ -73,7 +83,11 @@ type run struct {
 	repo       string
 	commitTime time.Time
 	work       string // temporary directory for this run
-	outDir     string // o.outDir/NAME/VERSION, or "" when not kept
+	// stage collects what --out keeps (diffs, logs) until writeOut
+	// assembles the results directory; "" when there is no --out.
+	stage string
+	// outputs are the re-created files, by artifact name.
+	outputs map[string]string
 }
 
 func (x *run) event(artifact, step, format string, args ...any) {
@@ -95,19 +109,19 @@ func (x *run) do(ctx context.Context) error {
 			}
 		}
 	}
-	work, err := os.MkdirTemp("", "verify-release-")
-	if err != nil {
-		return fmt.Errorf("runner: %w", err)
-	}
-	x.work = work
-	if !x.o.keep {
-		defer os.RemoveAll(work)
-	}
+	work := x.work
+	x.outputs = map[string]string{}
 	if x.o.outDir != "" {
-		x.outDir = filepath.Join(x.o.outDir, x.r.Name, x.r.Version)
-		if err := os.MkdirAll(x.outDir, 0o755); err != nil {
-			return fmt.Errorf("runner: out dir: %w", err)
+		x.stage = filepath.Join(work, "results")
+		if err := os.MkdirAll(x.stage, 0o755); err != nil {
+			return fmt.Errorf("runner: %w", err)
 		}
+		logf, err := os.Create(filepath.Join(x.stage, LogFile))
+		if err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		defer logf.Close()
+		x.o.log = io.MultiWriter(x.o.log, logf)
 	}
 
 	if err := x.prepareSource(ctx); err != nil {
@@ -139,6 +153,7 @@ func (x *run) do(ctx context.Context) error {
 			aerr = x.gitArchive(ctx, a, out)
 		case recipe.MethodBuild:
 			if env == nil {
+				var err error
 				env, err = x.newBuildEnv(ctx)
 				if err != nil {
 					return err
@@ -200,11 +215,8 @@ func (x *run) compare(ctx context.Context, name string, a *recipe.Artifact, out 
 		return err
 	}
 	ra.Actual = s256
-	if x.outDir != "" {
-		dst := filepath.Join(x.outDir, a.File)
-		if err := copyFile(out, dst); err != nil {
-			return err
-		}
+	x.outputs[name] = out
+	if x.stage != "" {
 		ra.Output = a.File
 	}
 	ok := s256 == a.SHA256 && (a.SHA512 == "" || s512 == a.SHA512)
@@ -234,6 +246,9 @@ func hashFile(p string) (string, string, error) {
 	}
 	return hex.EncodeToString(h256.Sum(nil)), hex.EncodeToString(h512.Sum(nil)), nil
 }
+
+// LogFile is the build log kept in the results directory.
+const LogFile = "build.log"
 
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
