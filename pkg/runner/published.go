@@ -68,4 +68,3 @@ func diffMembers(res *tarball.DiffResult) []string {
 	sort.Strings(out)
 	return out
 }
-
