@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,10 +94,11 @@ type archiver struct {
 
 // treeEntry is one line of git ls-tree -r -t -z.
 type treeEntry struct {
-	mode  uint32
-	oid   string
-	path  string
-	attrs attrs
+	worker int // cat-file process that reads the blob
+	mode   uint32
+	oid    string
+	path   string
+	attrs  attrs
 }
 
 func (e *treeEntry) isDir() bool     { return e.mode&0o170000 == 0o040000 }
@@ -136,26 +138,35 @@ func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
 		return err
 	}
 	defer ca.kill()
-	cf, err := a.g.start(ctx, nil, true, "cat-file", "--batch")
-	if err != nil {
-		return err
+	// Blobs are read by several cat-file processes in turn, so inflating and
+	// delta resolution run in parallel while the tar is written in order.
+	workers := make([]*catFile, catFileWorkers())
+	for i := range workers {
+		p, err := a.g.start(ctx, nil, true, "cat-file", "--batch")
+		if err != nil {
+			return err
+		}
+		defer p.kill()
+		growPipe(p.stdout)
+		workers[i] = &catFile{p: p, w: bufio.NewWriterSize(p.stdin, 16<<10), r: bufio.NewReaderSize(p.stdout, 64<<10)}
 	}
-	defer cf.kill()
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
-	chA := make(chan *treeEntry, 1024)
-	chB := make(chan *treeEntry, 1024)
+	chA := make(chan []*treeEntry, 8)
+	chB := make(chan []*treeEntry, 8)
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- a.list(ctx, ls, ca, chA) }()
-	go func() { defer wg.Done(); errs <- a.filter(ctx, ca, cf, chA, chB) }()
+	go func() { defer wg.Done(); errs <- a.filter(ctx, ca, workers, chA, chB) }()
 
-	err = a.emit(ctx, w, cf, chB)
+	err = a.emit(ctx, w, workers, chB)
 	if err != nil {
 		cancel()
 		ls.kill()
 		ca.kill()
-		cf.kill()
+		for _, cf := range workers {
+			cf.p.kill()
+		}
 	}
 	wg.Wait()
 	close(errs)
@@ -170,21 +181,44 @@ func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
 		}
 		return err
 	}
-	if err := cf.wait(); err != nil {
-		return err
+	for _, cf := range workers {
+		if err := cf.p.wait(); err != nil {
+			return err
+		}
 	}
 	return ca.wait()
 }
 
-// list reads ls-tree and queries attributes for each path.
-func (a *archiver) list(ctx context.Context, ls, ca *proc, out chan<- *treeEntry) error {
+// batchSize is how many entries move between pipeline stages at once.
+const batchSize = 256
+
+// list reads ls-tree and queries attributes for each path. Each batch's
+// queries are flushed before the batch is handed on, so the next stage
+// never waits for data still in a buffer here.
+func (a *archiver) list(ctx context.Context, ls, ca *proc, out chan<- []*treeEntry) error {
 	defer close(out)
 	r := bufio.NewReaderSize(ls.stdout, 64<<10)
 	aw := bufio.NewWriterSize(ca.stdin, 64<<10)
+	var batch []*treeEntry
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := aw.Flush(); err != nil {
+			return a.procErr(ctx, ca, err)
+		}
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batch = nil
+		return nil
+	}
 	for {
 		if r.Buffered() == 0 {
-			if err := aw.Flush(); err != nil {
-				return a.procErr(ctx, ca, err)
+			if err := flush(); err != nil {
+				return err
 			}
 		}
 		rec, err := r.ReadBytes(0)
@@ -204,37 +238,21 @@ func (a *archiver) list(ctx context.Context, ls, ca *proc, out chan<- *treeEntry
 		}
 		aw.WriteString(q)
 		aw.WriteByte(0)
-		if err := send(ctx, out, e, aw); err != nil {
-			return a.procErr(ctx, ca, err)
+		batch = append(batch, e)
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	if err := aw.Flush(); err != nil {
-		return a.procErr(ctx, ca, err)
+	if err := flush(); err != nil {
+		return err
 	}
 	ca.stdin.Close()
 	if err := ls.wait(); err != nil {
 		return objectErr(a.t.tree, "", err)
 	}
 	return nil
-}
-
-// send sends v on ch, flushing bw first if the send would block, so the
-// reader at the other end of bw never waits for data still in our buffer.
-func send(ctx context.Context, ch chan<- *treeEntry, v *treeEntry, bw *bufio.Writer) error {
-	select {
-	case ch <- v:
-		return nil
-	default:
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	select {
-	case ch <- v:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func parseLsTree(rec []byte) (*treeEntry, error) {
@@ -251,56 +269,63 @@ func parseLsTree(rec []byte) (*treeEntry, error) {
 }
 
 // filter reads the attributes of each entry, drops export-ignore'd ones and
-// asks cat-file for the blobs that will be written.
-func (a *archiver) filter(ctx context.Context, ca, cf *proc, in <-chan *treeEntry, out chan<- *treeEntry) error {
+// asks cat-file for the blobs that will be written; requests are flushed
+// before their batch is handed on.
+func (a *archiver) filter(ctx context.Context, ca *proc, workers []*catFile, in <-chan []*treeEntry, out chan<- []*treeEntry) error {
 	defer close(out)
 	r := bufio.NewReaderSize(ca.stdout, 64<<10)
-	cw := bufio.NewWriterSize(cf.stdin, 16<<10)
 	ignored := ""
-	for {
-		var e *treeEntry
+	next := 0
+	for batch := range in {
+		kept := batch[:0]
+		for _, e := range batch {
+			at, err := readAttrs(r, e)
+			if err != nil {
+				return a.procErr(ctx, ca, err)
+			}
+			e.attrs = at
+			if ignored != "" && strings.HasPrefix(e.path, ignored) {
+				continue
+			}
+			ignored = ""
+			if at.exportIgnore {
+				if e.isDir() {
+					ignored = e.path + "/"
+				}
+				continue
+			}
+			if e.isBlob() {
+				e.worker = next
+				next = (next + 1) % len(workers)
+				cw := workers[e.worker].w
+				cw.WriteString(e.oid)
+				cw.WriteByte('\n')
+			}
+			kept = append(kept, e)
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		for _, cf := range workers {
+			if err := cf.w.Flush(); err != nil {
+				return a.procErr(ctx, cf.p, err)
+			}
+		}
 		select {
-		case e = <-in:
-		default:
-			if err := cw.Flush(); err != nil {
-				return a.procErr(ctx, cf, err)
-			}
-			select {
-			case e = <-in:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		if e == nil {
-			break
-		}
-		at, err := readAttrs(r, e)
-		if err != nil {
-			return a.procErr(ctx, ca, err)
-		}
-		e.attrs = at
-		if ignored != "" && strings.HasPrefix(e.path, ignored) {
-			continue
-		}
-		ignored = ""
-		if at.exportIgnore {
-			if e.isDir() {
-				ignored = e.path + "/"
-			}
-			continue
-		}
-		if e.isBlob() {
-			cw.WriteString(e.oid)
-			cw.WriteByte('\n')
-		}
-		if err := send(ctx, out, e, cw); err != nil {
-			return a.procErr(ctx, cf, err)
+		case out <- kept:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	if err := cw.Flush(); err != nil {
-		return a.procErr(ctx, cf, err)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	return cf.stdin.Close()
+	for _, cf := range workers {
+		if err := cf.p.stdin.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // procErr prefers the failure of the git process over the pipe error it
@@ -332,7 +357,7 @@ func objectErr(oid, path string, err error) error {
 }
 
 // emit writes the tar stream.
-func (a *archiver) emit(ctx context.Context, w io.Writer, cf *proc, in <-chan *treeEntry) error {
+func (a *archiver) emit(ctx context.Context, w io.Writer, workers []*catFile, in <-chan []*treeEntry) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	tw := &tarWriter{w: bw}
 	mtime, err := tw.writeGlobalHeader(a.t.commit, a.mtime)
@@ -348,12 +373,27 @@ func (a *archiver) emit(ctx context.Context, w io.Writer, cf *proc, in <-chan *t
 			return err
 		}
 	}
-	cr := bufio.NewReaderSize(cf.stdout, 64<<10)
 	sub := &substituter{g: a.g, commit: a.t.commit, abbrev: a.o.abbrev, describeLeft: 1, cache: map[string]string{}}
-	for e := range in {
+	for batch := range in {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if err := a.emitBatch(ctx, tw, workers, batch, prefix, mtime, sub); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := tw.trailer(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func (a *archiver) emitBatch(ctx context.Context, tw *tarWriter, workers []*catFile, batch []*treeEntry, prefix string, mtime uint64, sub *substituter) error {
+	for _, e := range batch {
+		cf, cr := workers[e.worker].p, workers[e.worker].r
 		path := prefix + e.path
 		switch {
 		case e.isDir() || e.isGitlink():
@@ -375,13 +415,7 @@ func (a *archiver) emit(ctx context.Context, w io.Writer, cf *proc, in <-chan *t
 			return fmt.Errorf("gitarchive: unsupported file mode: 0%o (%s)", e.mode, e.path)
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := tw.trailer(); err != nil {
-		return err
-	}
-	return bw.Flush()
+	return nil
 }
 
 func (a *archiver) catFileErr(ctx context.Context, cf *proc, e *treeEntry, err error) error {
@@ -488,4 +522,20 @@ func (a *archiver) missing(ctx context.Context, e *treeEntry) error {
 		}
 	}
 	return &ObjectError{OID: e.oid, Path: e.path, Err: ErrMissingObject, Detail: "not in the repository (shallow or partial clone?)"}
+}
+
+// catFile is one git cat-file --batch process.
+type catFile struct {
+	p *proc
+	w *bufio.Writer
+	r *bufio.Reader
+}
+
+// catFileWorkers is the number of cat-file processes: two when there is
+// more than one CPU.
+func catFileWorkers() int {
+	if runtime.NumCPU() > 1 {
+		return 2
+	}
+	return 1
 }

@@ -29,6 +29,8 @@ const (
 	// Adler-32) is replaced by the gzip header and a CRC-32/size trailer
 	// computed here. Byte-exact as long as both link the same zlib (zlib's
 	// output has been stable across 1.2.x releases; zlib-ng differs).
+	// Levels 1-9; level 0 (git archive -0) is refused because zlib's stored
+	// blocks depend on how the caller chunks its deflate calls.
 	CompressGitInternal = "git-internal"
 )
 
@@ -41,7 +43,7 @@ func Levels(method string) []int {
 	case CompressGzipN:
 		return []int{6, 9, 1, 2, 3, 4, 5, 7, 8}
 	case CompressGitInternal:
-		return []int{6, 9, 1, 0, 2, 3, 4, 5, 7, 8}
+		return []int{6, 9, 1, 2, 3, 4, 5, 7, 8}
 	}
 	return []int{-1}
 }
@@ -55,7 +57,9 @@ func checkCompression(method string, level int) error {
 			return nil
 		}
 	case CompressGitInternal:
-		if level >= -1 && level <= 9 {
+		// Level 0 (stored blocks) depends on how git chunks its zlib calls,
+		// which zlib-flate does not repeat; it is refused.
+		if level == -1 || (level >= 1 && level <= 9) {
 			return nil
 		}
 	default:
@@ -125,7 +129,13 @@ func gitGzip(ctx context.Context, w io.Writer, r io.Reader, level int) error {
 	if zw.err != nil {
 		return zw.err
 	}
-	if zw.n < 2 || len(zw.tail) != 4 {
+	if zw.n == 0 && cr.n == 0 {
+		// zlib-flate writes nothing for empty input; zlib's deflate of
+		// nothing is a final empty fixed-Huffman block.
+		if _, err := w.Write([]byte{3, 0}); err != nil {
+			return err
+		}
+	} else if zw.n < 2 || len(zw.tail) != 4 {
 		return errors.New("gitarchive: zlib-flate: short output")
 	}
 	var trailer [8]byte

@@ -17,6 +17,7 @@ type options struct {
 	abbrev      int // 0: as git (core.abbrev or auto)
 	compression string
 	level       int
+	project     string
 }
 
 func makeOptions(opts []Option) (*options, error) {

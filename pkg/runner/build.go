@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -139,7 +140,7 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 		CapAdd:  x.r.Env.CapAdd,
 		Memory:  parseMemory(x.r.Env.Memory),
 		Keep:    x.o.keep,
-		Name:    "",
+		Name:    containerName(x.r, name),
 	})
 	if err != nil {
 		return fmt.Errorf("runner: starting the build environment: %w", err)
@@ -151,16 +152,16 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 	}()
 	x.event(name, "env", "started %s session %s", x.o.backend, shortID(sess.ID()))
 
+	x.event(name, "source", "copying the checkout (mtime policy %s) and inputs into %s", a.Mtime, WorkDir)
+	if err := env.copyWorkspace(ctx, sess, a.Mtime); err != nil {
+		return err
+	}
+
 	if env.probe {
 		if err := x.probeTools(ctx, sess); err != nil {
 			return err
 		}
 		env.probe = false
-	}
-
-	x.event(name, "source", "copying the checkout (mtime policy %s) and inputs into %s", a.Mtime, WorkDir)
-	if err := env.copyWorkspace(ctx, sess, a.Mtime); err != nil {
-		return err
 	}
 
 	umask := x.r.Env.Umask
@@ -248,6 +249,22 @@ func parseMemory(s string) int64 {
 	}
 	n, _ := strconv.ParseInt(s, 10, 64) // validated by pkg/recipe
 	return n * mult
+}
+
+// containerName names build containers after the recipe and artifact,
+// so `docker ps -a --filter name=verify-release-NAME-VERSION-` finds them.
+func containerName(r *recipe.Recipe, artifact string) string {
+	var b [4]byte
+	rand.Read(b[:])
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+				return r
+			}
+			return '_'
+		}, s)
+	}
+	return fmt.Sprintf("verify-release-%s-%s-%s-%x", clean(r.Name), clean(r.Version), clean(artifact), b)
 }
 
 func shortID(id string) string {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"gitlab.com/verify-release/verify-release/pkg/envpin"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/source"
@@ -171,6 +172,12 @@ func (x *run) do(ctx context.Context) error {
 			ra.Status = report.Error
 			ra.Error = aerr.Error()
 			x.event(name, "result", "ERROR: %v", aerr)
+			if errors.Is(aerr, envpin.ErrToolMismatch) {
+				// The environment is not the pinned one: stop before
+				// building anything else in it.
+				x.rep.Artifacts = append(x.rep.Artifacts, ra)
+				return aerr
+			}
 		}
 		ra.Seconds = time.Since(start).Round(time.Millisecond).Seconds()
 		x.rep.Artifacts = append(x.rep.Artifacts, ra)

@@ -121,6 +121,8 @@ func TestLibntlmExpiredKey(t *testing.T) {
 	assert.Equal(t, []string{libntlmSubkey, "2024-04-13", "1713009493"}, g.validsig[:3])
 	assert.Equal(t, "8", g.validsig[7], "SHA256")
 	assert.Equal(t, libntlmKey, g.validsig[9])
+	// gpgv's KEYEXPIRED lines give the same (earliest, primary key) expiry.
+	assert.Contains(t, g.output, fmt.Sprintf("[GNUPG:] KEYEXPIRED %d\n", res.KeyExpired.Unix()))
 
 	// A flipped byte in the tarball is a bad signature, for gpgv as well.
 	data, err := os.ReadFile(tarball)

@@ -67,7 +67,7 @@ func (r *Result) Message() string {
 	case StatusGood:
 		return fmt.Sprintf("good signature%s by %s", made, signer)
 	case StatusGoodExpiredKey:
-		return fmt.Sprintf("good signature%s by %s, but the key expired on %s; refresh the key file from the signer (e.g. a current copy of the upstream key) or accept it with --allow-expired-key",
+		return fmt.Sprintf("good signature%s by %s, but the key expired on %s; refresh the key file (a current copy of the signer's key may carry a later expiry date) or explicitly allow expired keys",
 			made, signer, r.KeyExpired.Format("2006-01-02"))
 	case StatusBad:
 		return fmt.Sprintf("BAD signature (claims key %s): %s", firstNonEmpty(r.SigningKeyFingerprint, r.IssuerKeyID), r.Reason)
@@ -338,6 +338,11 @@ func verifyOne(ctx context.Context, kr *Keyring, file, sigFile string, s rawSig,
 	if exp, ok := expiry(key); ok && !exp.After(sig.CreationTime) {
 		r.KeyExpired = exp.UTC()
 	}
+	if r.Status == StatusGoodExpiredKey && r.KeyExpired.IsZero() && sigPredatesKey(key, sig) {
+		r.Status = StatusBad
+		r.Reason = "the signature is dated before its key was created"
+		return r, nil
+	}
 	// Any revocation rejects the key, whatever its date: a revoked key's
 	// old signatures are no longer trusted (gpgv: REVKEYSIG).
 	if len(signer.Revocations) > 0 || (key.PublicKey != signer.PrimaryKey && len(key.Revocations) > 0) {
@@ -354,6 +359,12 @@ func verifyOne(ctx context.Context, kr *Keyring, file, sigFile string, s rawSig,
 		r.Status = StatusNotAccepted
 	}
 	return r, nil
+}
+
+// sigPredatesKey reports a signature time before the signing key (or its
+// primary key) was created, which go-crypto reports as an expired key.
+func sigPredatesKey(key openpgp.Key, sig *packet.Signature) bool {
+	return sig.CreationTime.Before(key.PublicKey.CreationTime) || sig.CreationTime.Before(key.Entity.PrimaryKey.CreationTime)
 }
 
 // describeKey fills the signer fields of r from key.

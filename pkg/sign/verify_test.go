@@ -113,6 +113,10 @@ func policyCases(t *testing.T) []policyCase {
 		{name: "expired-after-signing", keyring: []*openpgp.Entity{old},
 			sig:        signRaw(t, old.PrivateKey, payload, time.Date(2020, 6, 1, 0, 0, 0, 0, time.UTC), crypto.SHA256),
 			wantStatus: StatusGood, wantGPGV: "EXPKEYSIG", wantPrimary: fpr(old), wantSigning: fpr(old)},
+		// Dated before the key existed: go-crypto calls that expired; it is bad.
+		{name: "predates-key", keyring: []*openpgp.Entity{alice},
+			sig:        signRaw(t, alice.PrivateKey, payload, t0.Add(-day), crypto.SHA256),
+			wantStatus: StatusBad, wantErr: ErrBadSignature, wantGPGV: "ERRSIG"},
 		// Two signatures in one file: one by a stranger, one good.
 		{name: "two-signatures", keyring: []*openpgp.Entity{alice},
 			sig:        append(signRaw(t, mallory.PrivateKey, payload, t0.Add(day), crypto.SHA256), good...),
@@ -312,5 +316,5 @@ func ExampleResult_Message() {
 	r := &Result{Status: StatusGoodExpiredKey, PrimaryFingerprint: "B1D2BD1375BECB784CF4F8C4D73CF638C53C06BE",
 		Created: time.Date(2024, 4, 13, 11, 58, 13, 0, time.UTC), KeyExpired: time.Date(2020, 5, 26, 12, 30, 50, 0, time.UTC)}
 	fmt.Println(r.Message())
-	// Output: good signature made 2024-04-13T11:58:13Z by B1D2BD1375BECB784CF4F8C4D73CF638C53C06BE, but the key expired on 2020-05-26; refresh the key file from the signer (e.g. a current copy of the upstream key) or accept it with --allow-expired-key
+	// Output: good signature made 2024-04-13T11:58:13Z by B1D2BD1375BECB784CF4F8C4D73CF638C53C06BE, but the key expired on 2020-05-26; refresh the key file (a current copy of the signer's key may carry a later expiry date) or explicitly allow expired keys
 }

@@ -1,0 +1,154 @@
+package ci
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// A small YAML emitter for the block-style subset GitLab CI files need:
+// ordered mappings, sequences, strings, booleans and integers, with
+// comments before keys. Strings are written plain only when plain YAML
+// (1.1 and 1.2) cannot read them as anything but that string; every other
+// string is double-quoted with JSON escapes, which YAML accepts.
+
+// mapping is an ordered YAML mapping.
+type mapping []entry
+
+// entry is one key of a mapping; comment lines are written before it.
+type entry struct {
+	key     string
+	value   any // string, bool, int, mapping, []any
+	comment []string
+}
+
+func (m *mapping) add(key string, value any, comment ...string) {
+	*m = append(*m, entry{key: key, value: value, comment: comment})
+}
+
+var plainRE = regexp.MustCompile(`^[A-Za-z_$/][A-Za-z0-9_$./@=+-]*$`)
+
+// yamlKeywords are plain scalars YAML 1.1 resolves to booleans or null.
+var yamlKeywords = map[string]bool{
+	"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true,
+	"true": true, "false": true, "null": true, "~": true,
+}
+
+// quote returns s as a YAML scalar.
+func quote(s string) string {
+	if plainRE.MatchString(s) && !yamlKeywords[strings.ToLower(s)] {
+		return s
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+type yamlWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (y *yamlWriter) line(indent int, s string) {
+	if y.err != nil {
+		return
+	}
+	_, y.err = fmt.Fprintf(y.w, "%s%s\n", strings.Repeat(" ", indent), s)
+}
+
+func scalar(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return quote(v), true
+	case bool:
+		if v {
+			return "true", true
+		}
+		return "false", true
+	case int:
+		return fmt.Sprint(v), true
+	case mapping:
+		if len(v) == 0 {
+			return "{}", true
+		}
+	case []any:
+		if len(v) == 0 {
+			return "[]", true
+		}
+	}
+	return "", false
+}
+
+func (y *yamlWriter) mapping(indent int, m mapping) {
+	for _, e := range m {
+		for _, c := range e.comment {
+			y.line(indent, strings.TrimRight("# "+c, " "))
+		}
+		k := quote(e.key)
+		if s, ok := scalar(e.value); ok {
+			y.line(indent, k+": "+s)
+			continue
+		}
+		y.line(indent, k+":")
+		switch v := e.value.(type) {
+		case mapping:
+			y.mapping(indent+2, v)
+		case []any:
+			y.seq(indent+2, v)
+		default:
+			y.err = fmt.Errorf("ci: cannot write %T as YAML", v)
+		}
+	}
+}
+
+func (y *yamlWriter) seq(indent int, items []any) {
+	for _, it := range items {
+		if s, ok := scalar(it); ok {
+			y.line(indent, "- "+s)
+			continue
+		}
+		switch v := it.(type) {
+		case mapping:
+			// The first key goes on the dash line.
+			var b bytes.Buffer
+			sub := &yamlWriter{w: &b}
+			sub.mapping(indent+2, v)
+			if sub.err != nil {
+				y.err = sub.err
+				return
+			}
+			text := b.String()
+			text = strings.Repeat(" ", indent) + "- " + text[indent+2:]
+			if y.err == nil {
+				_, y.err = io.WriteString(y.w, text)
+			}
+		case []any:
+			y.err = fmt.Errorf("ci: nested sequences are not supported")
+		default:
+			y.err = fmt.Errorf("ci: cannot write %T as YAML", v)
+		}
+	}
+}
+
+// writeYAML writes the header comment lines and then m.
+func writeYAML(w io.Writer, header []string, m mapping) error {
+	y := &yamlWriter{w: w}
+	for _, h := range header {
+		y.line(0, strings.TrimRight("# "+h, " "))
+	}
+	if len(header) > 0 {
+		y.line(0, "")
+	}
+	for i, e := range m {
+		if i > 0 {
+			y.line(0, "")
+		}
+		y.mapping(0, mapping{e})
+	}
+	return y.err
+}

@@ -1,0 +1,127 @@
+package envpin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
+)
+
+// LockVersion is the lock file format version WriteLock writes.
+const LockVersion = 1
+
+// ErrLock is matched (errors.Is) by errors reading a lock file.
+var ErrLock = errors.New("envpin: invalid lock file")
+
+// Lock is the content of a recipe's lock file.
+type Lock struct {
+	Version     int               `toml:"version"`
+	Image       LockedImage       `toml:"image"`
+	Tools       map[string]string `toml:"tools,omitempty"`
+	Environment LockedEnvironment `toml:"environment"`
+}
+
+// LockedEnvironment records the distribution and packages of the image.
+type LockedEnvironment struct {
+	Distro   string   `toml:"distro,omitempty"`
+	Packages []string `toml:"packages,omitempty"`
+}
+
+// LockPath is the lock file of a recipe: the recipe's path with its
+// extension replaced by ".lock" ("hello.toml" -> "hello.lock").
+func LockPath(recipePath string) string {
+	return strings.TrimSuffix(recipePath, filepath.Ext(recipePath)) + ".lock"
+}
+
+// NewLock builds a lock from a pinned image and a probed environment.
+func NewLock(img LockedImage, env *Environment) *Lock {
+	l := &Lock{Version: LockVersion, Image: img}
+	if env != nil {
+		l.Tools = env.Tools
+		l.Environment = LockedEnvironment{Distro: env.Distro, Packages: env.Packages}
+	}
+	return l
+}
+
+// EncodeLock writes l as TOML: a header comment, keys in a fixed order,
+// tools sorted by name, packages sorted.
+func EncodeLock(w io.Writer, l *Lock) error {
+	c := *l
+	if c.Version == 0 {
+		c.Version = LockVersion
+	}
+	c.Environment.Packages = append([]string(nil), l.Environment.Packages...)
+	sort.Strings(c.Environment.Packages)
+	var buf bytes.Buffer
+	buf.WriteString("# Written by `verify-release pin`: the image and tools the recipe resolved to.\n# Builds read it and never change it.\n\n")
+	enc := toml.NewEncoder(&buf)
+	enc.Indent = ""
+	if err := enc.Encode(&c); err != nil {
+		return fmt.Errorf("envpin: encoding lock: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// WriteLock writes l to path atomically.
+func WriteLock(path string, l *Lock) error {
+	return atomicfile.Write(path, func(w io.Writer) error { return EncodeLock(w, l) })
+}
+
+// ReadLock reads and validates a lock file; unknown keys, a missing image
+// digest or an unsupported version are errors naming the file.
+func ReadLock(path string) (*Lock, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("envpin: reading lock: %w", err)
+	}
+	var l Lock
+	md, err := toml.Decode(string(data), &l)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", ErrLock, path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var keys []string
+		for i, k := range und {
+			// Report leaves: a table is followed by its own keys.
+			if i+1 < len(und) && strings.HasPrefix(und[i+1].String(), k.String()+".") {
+				continue
+			}
+			keys = append(keys, k.String())
+		}
+		return nil, fmt.Errorf("%w %s: unknown key %s", ErrLock, path, strings.Join(keys, ", "))
+	}
+	if l.Version != LockVersion {
+		return nil, fmt.Errorf("%w %s: version %d, this verify-release reads version %d", ErrLock, path, l.Version, LockVersion)
+	}
+	if l.Image.Digest == "" {
+		return nil, fmt.Errorf("%w %s: [image] digest is missing", ErrLock, path)
+	}
+	for _, d := range []string{l.Image.Digest, l.Image.ConfigDigest} {
+		if d != "" && !validDigest(d) {
+			return nil, fmt.Errorf("%w %s: %q is not a sha256 digest", ErrLock, path, d)
+		}
+	}
+	return &l, nil
+}
+
+func validDigest(d string) bool {
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(hex) != 64 {
+		return false
+	}
+	for _, c := range hex {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,363 @@
+package gitarchive
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ulikunitz/xz"
+)
+
+// Variant is one way of making a tarball: a prefix and a compressor.
+type Variant struct {
+	Prefix      string
+	Compression string
+	Level       int      // -1: the method's default
+	Forges      []string // presets that use this prefix, if any
+}
+
+func (v Variant) String() string {
+	s := fmt.Sprintf("--prefix=%q", v.Prefix)
+	if v.Compression != "" {
+		s += " --compress=" + v.Compression
+		if v.Level >= 0 {
+			s += fmt.Sprintf(" --level=%d", v.Level)
+		}
+	}
+	if len(v.Forges) > 0 {
+		s += " (" + strings.Join(v.Forges, ", ") + ")"
+	}
+	return s
+}
+
+// Identification is the result of Identify.
+type Identification struct {
+	Published       string    // path of the published tarball
+	PublishedSHA256 string    // of the file
+	Compression     string    // detected from magic bytes: gzip, xz, bzip2, none
+	TarSHA256       string    // of its decompressed tar stream
+	Info            *Info     // what was archived
+	Match           *Variant  // reproduces the file byte for byte; nil if none
+	Matches         []Variant // every compressor and level that does (tiny inputs can compress alike)
+	TarMatch        *Variant  // reproduces the tar stream; nil if none
+	Tried           []Variant // prefixes tried, in order
+
+	gzipXFL byte
+}
+
+// WithProject sets the project name used in forge presets (default: from
+// the published file name).
+func WithProject(name string) Option {
+	return func(o *options) error { o.project = name; return nil }
+}
+
+// Identify tries every prefix (from the forge presets, the published
+// tarball's own top directory, and none) and every compressor, and reports
+// which reproduces published byte for byte; if none does, TarMatch says
+// which prefix gives the same tar stream. Options are as for Write
+// (WithCompression is ignored).
+func Identify(ctx context.Context, repoDir, ref, published string, opts ...Option) (*Identification, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	id := &Identification{Published: published}
+	comp, observed, err := inspectPublished(published, id)
+	if err != nil {
+		return nil, err
+	}
+	id.Compression = comp
+	project := o.project
+	if project == "" {
+		project = projectFromFileName(filepath.Base(published), ref)
+	}
+	id.Tried = candidatePrefixes(project, ref, observed)
+	for i := range id.Tried {
+		v := &id.Tried[i]
+		cmp, err := openTarStream(published)
+		if err != nil {
+			return nil, err
+		}
+		w := &cmpWriter{r: bufio.NewReaderSize(cmp, 64<<10)}
+		info, werr := Write(ctx, w, repoDir, ref, append(opts, WithPrefix(v.Prefix), WithCompression(CompressNone, -1))...)
+		same := !w.differ && werr == nil && w.atEOF()
+		cmp.Close()
+		if werr != nil && !w.differ {
+			return nil, werr
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !same {
+			continue
+		}
+		id.Info = info
+		id.TarMatch = v
+		break
+	}
+	if id.TarMatch == nil {
+		return id, nil
+	}
+	if comp == "none" {
+		m := *id.TarMatch
+		m.Compression = CompressNone
+		id.Match = &m
+		return id, nil
+	}
+	if comp != "gzip" {
+		return id, nil
+	}
+	// The tar streams are equal, so compress the published one. The
+	// compressor of the matching prefix's forge presets is preferred.
+	methods := []string{CompressGzipN, CompressGitInternal}
+	for _, name := range id.TarMatch.Forges {
+		if f, err := LookupForge(name); err == nil && f.Compression == CompressGitInternal {
+			methods = []string{CompressGitInternal, CompressGzipN}
+			break
+		}
+	}
+	for _, method := range methods {
+		for _, level := range levelsForXFL(method, id) {
+			ok, err := compressMatches(ctx, published, method, level)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				m := *id.TarMatch
+				m.Compression, m.Level = method, level
+				if level == 6 {
+					m.Level = -1
+				}
+				id.Matches = append(id.Matches, m)
+			}
+		}
+	}
+	if len(id.Matches) > 0 {
+		id.Match = &id.Matches[0]
+	}
+	return id, nil
+}
+
+// levelsForXFL orders levels so that those matching the gzip XFL byte
+// (2: level 9, 4: level 1, 0: others) come first, dropping impossible ones.
+func levelsForXFL(method string, id *Identification) []int {
+	xfl := id.gzipXFL
+	var out []int
+	for _, l := range Levels(method) {
+		want := byte(0)
+		if l == 9 {
+			want = 2
+		} else if l == 1 {
+			want = 4
+		}
+		if want == xfl {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func compressMatches(ctx context.Context, published, method string, level int) (bool, error) {
+	src, err := openTarStream(published)
+	if err != nil {
+		return false, err
+	}
+	defer src.Close()
+	f, err := os.Open(published)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	w := &cmpWriter{r: bufio.NewReaderSize(f, 64<<10)}
+	cerr := Compress(ctx, w, src, method, level)
+	if w.differ {
+		return false, nil
+	}
+	if cerr != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, cerr
+	}
+	return w.atEOF(), nil
+}
+
+// cmpWriter compares what is written with r and fails at the first
+// difference.
+type cmpWriter struct {
+	r      *bufio.Reader
+	buf    []byte
+	differ bool
+}
+
+var errDiffer = errors.New("gitarchive: output differs from the published tarball")
+
+func (c *cmpWriter) Write(p []byte) (int, error) {
+	if c.differ {
+		return 0, errDiffer
+	}
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	b := c.buf[:len(p)]
+	n, _ := io.ReadFull(c.r, b)
+	if n != len(p) || !bytes.Equal(b, p) {
+		c.differ = true
+		return 0, errDiffer
+	}
+	return len(p), nil
+}
+
+func (c *cmpWriter) atEOF() bool {
+	_, err := c.r.ReadByte()
+	return err == io.EOF
+}
+
+// inspectPublished hashes the file and its tar stream, detects the
+// compression and returns the top directory of the tar, if it has one.
+func inspectPublished(path string, id *Identification) (string, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", fmt.Errorf("gitarchive: published tarball: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	br := bufio.NewReader(io.TeeReader(f, h))
+	comp, r, err := decompressor(br, path)
+	if err != nil {
+		return "", "", err
+	}
+	th := sha256.New()
+	tr := tar.NewReader(io.TeeReader(r, th))
+	observed := ""
+	for {
+		hd, err := tr.Next()
+		if err != nil {
+			if err != io.EOF {
+				return "", "", fmt.Errorf("gitarchive: %s: not a valid tar stream: %w", path, err)
+			}
+			break
+		}
+		if observed == "" && hd.Typeflag == tar.TypeDir && strings.HasSuffix(hd.Name, "/") {
+			observed = hd.Name
+		}
+	}
+	if _, err := io.Copy(io.Discard, io.TeeReader(r, th)); err != nil {
+		return "", "", fmt.Errorf("gitarchive: %s: %w", path, err)
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return "", "", err
+	}
+	id.PublishedSHA256 = hex.EncodeToString(h.Sum(nil))
+	id.TarSHA256 = hex.EncodeToString(th.Sum(nil))
+	if comp == "gzip" {
+		b := make([]byte, 10)
+		if _, err := f.ReadAt(b, 0); err == nil {
+			id.gzipXFL = b[8]
+		}
+	}
+	if checkPrefix(observed) != nil {
+		observed = ""
+	}
+	return comp, observed, nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r readCloser) Close() error { return r.close() }
+
+// openTarStream opens path and returns its decompressed tar stream.
+func openTarStream(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("gitarchive: published tarball: %w", err)
+	}
+	_, r, err := decompressor(bufio.NewReader(f), path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return readCloser{Reader: r, close: f.Close}, nil
+}
+
+// decompressor detects the compression from magic bytes.
+func decompressor(br *bufio.Reader, path string) (string, io.Reader, error) {
+	magic, _ := br.Peek(6)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return "", nil, fmt.Errorf("gitarchive: %s: %w", path, err)
+		}
+		zr.Multistream(false)
+		return "gzip", zr, nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		xr, err := xz.NewReader(br)
+		if err != nil {
+			return "", nil, fmt.Errorf("gitarchive: %s: %w", path, err)
+		}
+		return "xz", xr, nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return "bzip2", bzip2.NewReader(br), nil
+	}
+	return "none", br, nil
+}
+
+// projectFromFileName guesses the project from a tarball name such as
+// libntlm-1.8-src.tar.gz or proj-v1.0.tar.gz.
+func projectFromFileName(name, ref string) string {
+	for _, ext := range []string{".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".tar"} {
+		if strings.HasSuffix(name, ext) {
+			name = strings.TrimSuffix(name, ext)
+			break
+		}
+	}
+	name = strings.TrimSuffix(name, "-src")
+	tag := strings.TrimPrefix(ref, "refs/tags/")
+	for _, s := range []string{tag, Version(tag)} {
+		if s != "" && strings.HasSuffix(name, "-"+s) {
+			return strings.TrimSuffix(name, "-"+s)
+		}
+	}
+	return name
+}
+
+// candidatePrefixes lists the prefixes to try: the published tarball's own
+// top directory first, then those of the forge presets, then none.
+func candidatePrefixes(project, ref, observed string) []Variant {
+	var out []Variant
+	index := map[string]int{}
+	add := func(p, forge string) {
+		i, ok := index[p]
+		if !ok {
+			index[p] = len(out)
+			out = append(out, Variant{Prefix: p, Level: -1})
+			i = len(out) - 1
+		}
+		if forge != "" {
+			out[i].Forges = append(out[i].Forges, forge)
+		}
+	}
+	if observed != "" {
+		add(observed, "")
+	}
+	for _, f := range Forges {
+		add(f.PrefixFor(project, ref), f.Name)
+	}
+	add("", "")
+	return out
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package gitarchive
+
+import "io"
+
+func growPipe(io.Reader) {}

@@ -1,0 +1,722 @@
+package tarball
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Kind classifies a Finding.
+type Kind string
+
+// Finding kinds, in the order reports list them.
+const (
+	KindCompression Kind = "compression" // compression layer differs
+	KindArchive     Kind = "archive"     // tar-level fact differs (formats, global headers, padding)
+	KindOnlyInA     Kind = "only-in-a"   // member present only in A
+	KindOnlyInB     Kind = "only-in-b"   // member present only in B
+	KindHeader      Kind = "header"      // a header field of a member differs
+	KindContent     Kind = "content"     // member content differs
+	KindOrder       Kind = "order"       // member is at another position
+	KindWarning     Kind = "warning"     // suspicious member (unsafe path, link outside, device, duplicate)
+)
+
+var kindRank = map[Kind]int{KindCompression: 0, KindArchive: 1, KindOnlyInA: 2, KindOnlyInB: 3,
+	KindHeader: 4, KindContent: 5, KindOrder: 6, KindWarning: 7}
+
+// Finding is one difference (or, for KindWarning, one suspicious member).
+type Finding struct {
+	Kind Kind `json:"kind"`
+	// Path is the member name; names that are not printable UTF-8 are
+	// Go-quoted. Empty for compression and archive findings.
+	Path string `json:"path,omitempty"`
+	// Occurrence is 1-based for members whose name appears more than once
+	// (the n-th member of that name), 0 otherwise.
+	Occurrence int    `json:"occurrence,omitempty"`
+	Field      string `json:"field,omitempty"`
+	Old        string `json:"old,omitempty"`
+	New        string `json:"new,omitempty"`
+	// Side is "a", "b" or "both" for warnings.
+	Side string `json:"side,omitempty"`
+	// Diff is a unified diff of text content, possibly truncated.
+	Diff string `json:"diff,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+// FileInfo summarises one compared input.
+type FileInfo struct {
+	Name        string          `json:"name"`
+	SHA256      string          `json:"sha256"`
+	Size        int64           `json:"size"`
+	TarSHA256   string          `json:"tar_sha256"`
+	TarSize     int64           `json:"tar_size"`
+	Members     int             `json:"members"`
+	Compression CompressionInfo `json:"compression"`
+	Formats     []string        `json:"formats"`
+}
+
+// DiffResult is the outcome of Diff. Findings are sorted by kind, path,
+// occurrence and field.
+type DiffResult struct {
+	A, B     FileInfo
+	Findings []Finding
+	Warnings []Finding
+}
+
+// Identical reports whether both inputs have the same bytes. When it is
+// false, Findings is not empty.
+func (d *DiffResult) Identical() bool { return d.A.SHA256 == d.B.SHA256 }
+
+// TarIdentical reports whether the uncompressed tar streams are the same.
+func (d *DiffResult) TarIdentical() bool { return d.A.TarSHA256 == d.B.TarSHA256 }
+
+// Summary is a one-line description of the result.
+func (d *DiffResult) Summary() string {
+	if d.Identical() {
+		return "identical (same bytes)"
+	}
+	var comp []string
+	counts := map[Kind]int{}
+	for _, f := range d.Findings {
+		counts[f.Kind]++
+		if f.Kind == KindCompression {
+			comp = append(comp, fmt.Sprintf("%s %s -> %s", f.Field, f.Old, f.New))
+		}
+	}
+	if d.TarIdentical() {
+		return "tar streams identical, compression differs: " + strings.Join(comp, ", ")
+	}
+	var parts []string
+	for _, k := range []Kind{KindArchive, KindOnlyInA, KindOnlyInB, KindHeader, KindContent, KindOrder} {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		}
+	}
+	s := "tar streams differ: " + strings.Join(parts, ", ")
+	if len(comp) > 0 {
+		s += "; compression differs: " + strings.Join(comp, ", ")
+	}
+	return s
+}
+
+// Diff options.
+type diffOptions struct {
+	maxDiffLines int
+	noContent    bool
+	labelA       string
+	labelB       string
+	maxTextSize  int64
+	maxTextTotal int64
+}
+
+// DefaultMaxDiffLines caps the unified diff of one member.
+const DefaultMaxDiffLines = 200
+
+// WithMaxDiffLines caps each member's unified diff at n lines (default
+// DefaultMaxDiffLines; 0 means no unified diffs).
+func WithMaxDiffLines(n int) Option { return func(o *options) { o.diff.maxDiffLines = n } }
+
+// WithNoContent omits unified diffs of text members; content changes are
+// still reported by size and SHA-256.
+func WithNoContent() Option { return func(o *options) { o.diff.noContent = true } }
+
+// WithLabels names the inputs in reports instead of their paths.
+func WithLabels(a, b string) Option {
+	return func(o *options) { o.diff.labelA, o.diff.labelB = a, b }
+}
+
+// WithMaxTextSize sets the largest member (default 1 MiB) and the total of
+// all members (default 64 MiB) held in memory for unified diffs.
+func WithMaxTextSize(member, total int64) Option {
+	return func(o *options) { o.diff.maxTextSize, o.diff.maxTextTotal = member, total }
+}
+
+// source is a re-openable input.
+type source struct {
+	name string
+	open func() (io.ReadCloser, error)
+}
+
+func fileSource(p string) source {
+	return source{name: p, open: func() (io.ReadCloser, error) { return os.Open(p) }}
+}
+
+// Diff compares two archive files member by member. It reads each file
+// twice at most: once for headers and hashes, and again only to extract
+// differing text members (bounded in size) for unified diffs.
+func Diff(ctx context.Context, a, b string, opts ...Option) (*DiffResult, error) {
+	return diffSources(ctx, fileSource(a), fileSource(b), opts...)
+}
+
+// scan is the first pass over one input.
+type scan struct {
+	info    FileInfo
+	archive *Archive
+	members []*Member
+}
+
+func scanSource(ctx context.Context, s source, o options, opts []Option) (*scan, error) {
+	f, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fh := sha256.New()
+	r, err := Open(ctx, io.TeeReader(f, fh), append(opts, WithName(s.name))...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	sc := &scan{}
+	for {
+		m, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		sc.members = append(sc.members, m)
+	}
+	if _, err := io.Copy(fh, f); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", s.name, err)
+	}
+	ar := r.Archive()
+	sc.archive = ar
+	sc.info = FileInfo{Name: s.name, SHA256: hex.EncodeToString(fh.Sum(nil)), Size: ar.Compression.Size,
+		TarSHA256: ar.TarSHA256, TarSize: ar.TarSize, Members: ar.Members, Compression: ar.Compression, Formats: ar.Formats}
+	return sc, nil
+}
+
+func diffSources(ctx context.Context, a, b source, opts ...Option) (*DiffResult, error) {
+	o := makeOptions(opts)
+	var sa, sb *scan
+	var errA, errB error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sb, errB = scanSource(ctx, b, o, opts)
+	}()
+	sa, errA = scanSource(ctx, a, o, opts)
+	<-done
+	if err := errors.Join(errA, errB); err != nil {
+		return nil, err
+	}
+	res := &DiffResult{A: sa.info, B: sb.info}
+	if o.diff.labelA != "" {
+		res.A.Name, res.B.Name = o.diff.labelA, o.diff.labelB
+	}
+	res.Warnings = warnings(sa, sb)
+	if res.Identical() {
+		return res, nil
+	}
+	var fs []Finding
+	fs = append(fs, compareCompression(&sa.archive.Compression, &sb.archive.Compression)...)
+	if sa.info.TarSHA256 != sb.info.TarSHA256 {
+		fs = append(fs, compareArchive(sa.archive, sb.archive)...)
+		mf, wanted := compareMembers(sa.members, sb.members, o.diff)
+		if len(wanted) > 0 {
+			if err := fillUnifiedDiffs(ctx, a, b, mf, wanted, o, opts); err != nil {
+				return nil, err
+			}
+		}
+		fs = append(fs, mf...)
+		if !hasTarFinding(fs) {
+			fs = append(fs, Finding{Kind: KindArchive, Field: "tar-sha256", Old: sa.info.TarSHA256, New: sb.info.TarSHA256,
+				Note: "tar bytes differ outside the compared fields"})
+		}
+	}
+	if !hasKind(fs, KindCompression) && sa.info.TarSHA256 == sb.info.TarSHA256 {
+		fs = append(fs, Finding{Kind: KindCompression, Field: "compressed-bytes",
+			Old:  fmt.Sprintf("%d bytes sha256 %s", sa.info.Size, sa.info.SHA256),
+			New:  fmt.Sprintf("%d bytes sha256 %s", sb.info.Size, sb.info.SHA256),
+			Note: "same headers; different compressor, level or settings"})
+	}
+	sortFindings(fs)
+	res.Findings = fs
+	return res, nil
+}
+
+func hasKind(fs []Finding, k Kind) bool {
+	for _, f := range fs {
+		if f.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+func hasTarFinding(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Kind != KindCompression {
+			return true
+		}
+	}
+	return false
+}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		x, y := fs[i], fs[j]
+		if kindRank[x.Kind] != kindRank[y.Kind] {
+			return kindRank[x.Kind] < kindRank[y.Kind]
+		}
+		if x.Path != y.Path {
+			return x.Path < y.Path
+		}
+		if x.Occurrence != y.Occurrence {
+			return x.Occurrence < y.Occurrence
+		}
+		if x.Side != y.Side {
+			return x.Side < y.Side
+		}
+		return x.Field < y.Field
+	})
+}
+
+func add(fs []Finding, kind Kind, field, old, new string) []Finding {
+	if old == new {
+		return fs
+	}
+	return append(fs, Finding{Kind: kind, Field: field, Old: old, New: new})
+}
+
+func compareCompression(a, b *CompressionInfo) []Finding {
+	var fs []Finding
+	const k = KindCompression
+	if a.Format != b.Format {
+		return add(fs, k, "format", string(a.Format), string(b.Format))
+	}
+	itoa := strconv.Itoa
+	switch a.Format {
+	case Gzip:
+		fs = add(fs, k, "gzip members", itoa(len(a.Gzip)), itoa(len(b.Gzip)))
+		for i := 0; i < min(len(a.Gzip), len(b.Gzip)); i++ {
+			p := "gzip "
+			if len(a.Gzip) > 1 || len(b.Gzip) > 1 {
+				p = fmt.Sprintf("gzip[%d] ", i)
+			}
+			x, y := a.Gzip[i], b.Gzip[i]
+			fs = add(fs, k, p+"FLG", fmt.Sprintf("0x%02x", x.Flags), fmt.Sprintf("0x%02x", y.Flags))
+			fs = add(fs, k, p+"MTIME", fmt.Sprint(x.MTime), fmt.Sprint(y.MTime))
+			fs = add(fs, k, p+"XFL", fmt.Sprint(x.XFL), fmt.Sprint(y.XFL))
+			fs = add(fs, k, p+"OS", fmt.Sprint(x.OS), fmt.Sprint(y.OS))
+			fs = add(fs, k, p+"FNAME", strconv.Quote(x.Name), strconv.Quote(y.Name))
+			fs = add(fs, k, p+"FCOMMENT", strconv.Quote(x.Comment), strconv.Quote(y.Comment))
+			fs = add(fs, k, p+"FEXTRA length", itoa(x.Extra), itoa(y.Extra))
+		}
+		fs = add(fs, k, "gzip trailing bytes", fmt.Sprint(a.TrailingBytes), fmt.Sprint(b.TrailingBytes))
+	case Zstd:
+		x, y := a.Zstd, b.Zstd
+		fs = add(fs, k, "zstd frames", itoa(x.Frames), itoa(y.Frames))
+		fs = add(fs, k, "zstd skippable frames", itoa(x.SkippableFrames), itoa(y.SkippableFrames))
+		fs = add(fs, k, "zstd checksum", fmt.Sprint(x.Checksum), fmt.Sprint(y.Checksum))
+		fs = add(fs, k, "zstd content size", fmt.Sprint(x.ContentSize), fmt.Sprint(y.ContentSize))
+		fs = add(fs, k, "zstd single segment", fmt.Sprint(x.SingleSegment), fmt.Sprint(y.SingleSegment))
+	case XZ:
+		if a.XZ != nil && b.XZ != nil {
+			fs = add(fs, k, "xz check", a.XZ.Check, b.XZ.Check)
+		}
+	case Bzip2:
+		fs = add(fs, k, "bzip2 level", itoa(a.Bzip2.Level), itoa(b.Bzip2.Level))
+	}
+	return fs
+}
+
+func compareArchive(a, b *Archive) []Finding {
+	var fs []Finding
+	const k = KindArchive
+	fs = add(fs, k, "formats", strings.Join(a.Formats, ","), strings.Join(b.Formats, ","))
+	fs = add(fs, k, "pax global headers", strconv.Itoa(len(a.GlobalHeaders)), strconv.Itoa(len(b.GlobalHeaders)))
+	for i := 0; i < min(len(a.GlobalHeaders), len(b.GlobalHeaders)); i++ {
+		x, y := a.GlobalHeaders[i], b.GlobalHeaders[i]
+		for _, key := range unionKeys(x.Records, y.Records) {
+			fs = add(fs, k, fmt.Sprintf("pax global[%d] %s", i, key), recordValue(x.Records, key), recordValue(y.Records, key))
+		}
+	}
+	fs = add(fs, k, "end-of-archive zero blocks", strconv.Itoa(a.EndMarkerBlocks), strconv.Itoa(b.EndMarkerBlocks))
+	fs = add(fs, k, "bytes after end-of-archive", fmt.Sprint(a.TrailingBytes), fmt.Sprint(b.TrailingBytes))
+	fs = add(fs, k, "non-zero bytes after end-of-archive", fmt.Sprint(a.TrailingNonZero), fmt.Sprint(b.TrailingNonZero))
+	fs = add(fs, k, "tar size", fmt.Sprint(a.TarSize), fmt.Sprint(b.TarSize))
+	return fs
+}
+
+func unionKeys(a, b map[string]string) []string {
+	var keys []string
+	for key := range a {
+		keys = append(keys, key)
+	}
+	for key := range b {
+		if _, ok := a[key]; !ok {
+			keys = append(keys, key)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func recordValue(m map[string]string, key string) string {
+	v, ok := m[key]
+	if !ok {
+		return "(none)"
+	}
+	return strconv.Quote(v)
+}
+
+// memberKey identifies a member by name and occurrence of that name.
+type memberKey struct {
+	name string
+	occ  int // 0-based occurrence of name
+}
+
+func keyed(ms []*Member) (map[memberKey]*Member, map[string]int) {
+	byKey := make(map[memberKey]*Member, len(ms))
+	count := map[string]int{}
+	for _, m := range ms {
+		byKey[memberKey{m.Name, count[m.Name]}] = m
+		count[m.Name]++
+	}
+	return byKey, count
+}
+
+// occurrence is the Finding.Occurrence of key.
+func occurrence(k memberKey, ca, cb map[string]int) int {
+	if ca[k.name] > 1 || cb[k.name] > 1 {
+		return k.occ + 1
+	}
+	return 0
+}
+
+// compareMembers returns member findings and the keys of content findings
+// that deserve a unified diff.
+func compareMembers(as, bs []*Member, o diffOptions) ([]Finding, map[memberKey]int) {
+	ka, ca := keyed(as)
+	kb, cb := keyed(bs)
+	var fs []Finding
+	wanted := map[memberKey]int{} // key -> index in fs
+	var pairs [][2]int            // matched (index in A, index in B), in A order
+	seen := map[string]int{}
+	for _, ma := range as {
+		k := memberKey{ma.Name, seen[ma.Name]}
+		seen[ma.Name]++
+		occ := occurrence(k, ca, cb)
+		mb, ok := kb[k]
+		if !ok {
+			fs = append(fs, Finding{Kind: KindOnlyInA, Path: display(ma.Name), Occurrence: occ, Note: typeName(ma.Typeflag)})
+			continue
+		}
+		pairs = append(pairs, [2]int{ma.Index, mb.Index})
+		for _, f := range compareHeaders(ma, mb) {
+			f.Path, f.Occurrence = display(ma.Name), occ
+			fs = append(fs, f)
+		}
+		if ma.SHA256 != mb.SHA256 {
+			f := Finding{Kind: KindContent, Path: display(ma.Name), Occurrence: occ,
+				Old: fmt.Sprintf("size %d sha256 %s", ma.Size, ma.SHA256),
+				New: fmt.Sprintf("size %d sha256 %s", mb.Size, mb.SHA256)}
+			switch {
+			case !ma.Text || !mb.Text:
+				f.Note = "binary"
+			case o.noContent || o.maxDiffLines <= 0:
+			case ma.Size > o.maxTextSize || mb.Size > o.maxTextSize:
+				f.Note = fmt.Sprintf("text diff omitted: larger than %s", humanBytes(o.maxTextSize))
+			default:
+				wanted[k] = len(fs)
+			}
+			fs = append(fs, f)
+		}
+	}
+	seen = map[string]int{}
+	for _, mb := range bs {
+		k := memberKey{mb.Name, seen[mb.Name]}
+		seen[mb.Name]++
+		if _, ok := ka[k]; !ok {
+			fs = append(fs, Finding{Kind: KindOnlyInB, Path: display(mb.Name), Occurrence: occurrence(k, ca, cb), Note: typeName(mb.Typeflag)})
+		}
+	}
+	fs = append(fs, orderFindings(pairs, as, ca, cb)...)
+	return fs, wanted
+}
+
+// orderFindings reports matched members outside the longest run kept in
+// the same relative order.
+func orderFindings(pairs [][2]int, as []*Member, ca, cb map[string]int) []Finding {
+	keep := lis(pairs)
+	occ := map[int]memberKey{}
+	seen := map[string]int{}
+	for _, m := range as {
+		occ[m.Index] = memberKey{m.Name, seen[m.Name]}
+		seen[m.Name]++
+	}
+	var fs []Finding
+	for i, p := range pairs {
+		if keep[i] {
+			continue
+		}
+		k := occ[p[0]]
+		fs = append(fs, Finding{Kind: KindOrder, Path: display(k.name), Occurrence: occurrence(k, ca, cb), Field: "position",
+			Old: strconv.Itoa(p[0]), New: strconv.Itoa(p[1])})
+	}
+	return fs
+}
+
+// lis marks a longest increasing subsequence of pairs[i][1].
+func lis(pairs [][2]int) []bool {
+	n := len(pairs)
+	tails := []int{} // indexes into pairs
+	prev := make([]int, n)
+	for i := range pairs {
+		v := pairs[i][1]
+		j := sort.Search(len(tails), func(j int) bool { return pairs[tails[j]][1] >= v })
+		if j > 0 {
+			prev[i] = tails[j-1]
+		} else {
+			prev[i] = -1
+		}
+		if j == len(tails) {
+			tails = append(tails, i)
+		} else {
+			tails[j] = i
+		}
+	}
+	keep := make([]bool, n)
+	if len(tails) > 0 {
+		for i := tails[len(tails)-1]; i >= 0; i = prev[i] {
+			keep[i] = true
+		}
+	}
+	return keep
+}
+
+func compareHeaders(a, b *Member) []Finding {
+	var fs []Finding
+	const k = KindHeader
+	itoa := strconv.Itoa
+	fs = add(fs, k, "type", typeName(a.Typeflag), typeName(b.Typeflag))
+	fs = add(fs, k, "mode", fmt.Sprintf("%04o", a.Mode), fmt.Sprintf("%04o", b.Mode))
+	fs = add(fs, k, "uid", itoa(a.UID), itoa(b.UID))
+	fs = add(fs, k, "gid", itoa(a.GID), itoa(b.GID))
+	fs = add(fs, k, "uname", strconv.Quote(a.Uname), strconv.Quote(b.Uname))
+	fs = add(fs, k, "gname", strconv.Quote(a.Gname), strconv.Quote(b.Gname))
+	fs = add(fs, k, "mtime", fmtTime(a.ModTime), fmtTime(b.ModTime))
+	fs = add(fs, k, "atime", fmtTime(a.AccessTime), fmtTime(b.AccessTime))
+	fs = add(fs, k, "ctime", fmtTime(a.ChangeTime), fmtTime(b.ChangeTime))
+	fs = add(fs, k, "size", fmt.Sprint(a.Size), fmt.Sprint(b.Size))
+	fs = add(fs, k, "linkname", display(a.Linkname), display(b.Linkname))
+	fs = add(fs, k, "devmajor", fmt.Sprint(a.Devmajor), fmt.Sprint(b.Devmajor))
+	fs = add(fs, k, "devminor", fmt.Sprint(a.Devminor), fmt.Sprint(b.Devminor))
+	fs = add(fs, k, "format", a.Format, b.Format)
+	for _, key := range unionKeys(a.PAXRecords, b.PAXRecords) {
+		fs = add(fs, k, "pax "+key, recordValue(a.PAXRecords, key), recordValue(b.PAXRecords, key))
+	}
+	if len(fs) == 0 && a.HeaderSHA256 != b.HeaderSHA256 {
+		fs = append(fs, Finding{Kind: k, Field: "header bytes", Old: "sha256 " + a.HeaderSHA256, New: "sha256 " + b.HeaderSHA256,
+			Note: "same field values, different encoding (number format, padding or field order)"})
+	}
+	return fs
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "(none)"
+	}
+	return fmt.Sprintf("%s (%s)", t.UTC().Format(time.RFC3339Nano), strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64))
+}
+
+// display returns name unchanged if it is printable UTF-8, else quoted.
+func display(name string) string {
+	if utf8.ValidString(name) && strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) < 0 {
+		return name
+	}
+	return strconv.Quote(name)
+}
+
+// fillUnifiedDiffs re-reads both inputs, keeping only the wanted text
+// members (within the memory budget), and sets Finding.Diff.
+func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map[memberKey]int, o options, opts []Option) error {
+	keys := make([]memberKey, 0, len(wanted))
+	for k := range wanted {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return wanted[keys[i]] < wanted[keys[j]] })
+	take := map[memberKey]bool{}
+	var budget int64
+	for _, k := range keys {
+		f := &fs[wanted[k]]
+		var sa, sb int64
+		fmt.Sscanf(f.Old, "size %d", &sa)
+		fmt.Sscanf(f.New, "size %d", &sb)
+		if budget+sa+sb > o.diff.maxTextTotal {
+			f.Note = fmt.Sprintf("text diff omitted: total text diff budget of %s used", humanBytes(o.diff.maxTextTotal))
+			continue
+		}
+		budget += sa + sb
+		take[k] = true
+	}
+	if len(take) == 0 {
+		return nil
+	}
+	ca, err := collect(ctx, a, take, opts)
+	if err != nil {
+		return err
+	}
+	cb, err := collect(ctx, b, take, opts)
+	if err != nil {
+		return err
+	}
+	for k := range take {
+		f := &fs[wanted[k]]
+		old, nw := "a/"+f.Path, "b/"+f.Path
+		d := unifiedDiff(old, ca[k].Bytes(), nw, cb[k].Bytes())
+		f.Diff = capLines(string(d), o.diff.maxDiffLines)
+	}
+	return nil
+}
+
+func collect(ctx context.Context, s source, take map[memberKey]bool, opts []Option) (map[memberKey]*bytes.Buffer, error) {
+	f, err := s.open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[memberKey]*bytes.Buffer{}
+	seen := map[string]int{}
+	sink := func(m *Member) io.Writer {
+		k := memberKey{m.Name, seen[m.Name]}
+		seen[m.Name]++
+		if !take[k] {
+			return nil
+		}
+		b := &bytes.Buffer{}
+		out[k] = b
+		return b
+	}
+	r, err := Open(ctx, f, append(opts, WithName(s.name), withContent(sink))...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	for {
+		_, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for k := range take {
+		if out[k] == nil {
+			out[k] = &bytes.Buffer{}
+		}
+	}
+	return out, nil
+}
+
+func capLines(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) <= n {
+		return s
+	}
+	return strings.Join(lines[:n], "") + fmt.Sprintf("... %d more lines not shown (--max-diff-lines)\n", len(lines)-n)
+}
+
+// warnings lists suspicious members of both inputs; a warning found in
+// both has Side "both".
+func warnings(a, b *scan) []Finding {
+	wa, wb := memberWarnings(a.members), memberWarnings(b.members)
+	type key struct{ path, field, old string }
+	inB := map[key]bool{}
+	for _, w := range wb {
+		inB[key{w.Path, w.Field, w.Old}] = true
+	}
+	inA := map[key]bool{}
+	var out []Finding
+	for _, w := range wa {
+		k := key{w.Path, w.Field, w.Old}
+		inA[k] = true
+		w.Side = "a"
+		if inB[k] {
+			w.Side = "both"
+		}
+		out = append(out, w)
+	}
+	for _, w := range wb {
+		if !inA[key{w.Path, w.Field, w.Old}] {
+			w.Side = "b"
+			out = append(out, w)
+		}
+	}
+	sortFindings(out)
+	return out
+}
+
+func memberWarnings(ms []*Member) []Finding {
+	var fs []Finding
+	count := map[string]int{}
+	for _, m := range ms {
+		count[m.Name]++
+	}
+	warned := map[string]bool{}
+	for _, m := range ms {
+		w := func(field, detail string) {
+			f := Finding{Kind: KindWarning, Path: display(m.Name), Field: field, Old: detail}
+			fs = append(fs, f)
+		}
+		if count[m.Name] > 1 && !warned[m.Name] {
+			warned[m.Name] = true
+			w("duplicate-name", fmt.Sprintf("%d members with this name", count[m.Name]))
+		}
+		if !utf8.ValidString(m.Name) {
+			w("non-utf8-name", "name is not valid UTF-8")
+		}
+		if unsafePath(m.Name) {
+			w("unsafe-path", "absolute or contains '..'; would write outside the extraction directory")
+		}
+		switch m.Typeflag {
+		case tar.TypeSymlink:
+			target := m.Linkname
+			if !path.IsAbs(target) {
+				target = path.Join(path.Dir(m.Name), target)
+			}
+			if path.IsAbs(target) || target == ".." || strings.HasPrefix(target, "../") {
+				w("link-outside", "symlink to "+display(m.Linkname)+" points outside the archive")
+			}
+		case tar.TypeLink:
+			if unsafePath(m.Linkname) {
+				w("link-outside", "hardlink to "+display(m.Linkname)+" points outside the archive")
+			}
+		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+			w("device", fmt.Sprintf("%s %d,%d", typeName(m.Typeflag), m.Devmajor, m.Devminor))
+		}
+	}
+	return fs
+}
+
+func unsafePath(p string) bool {
+	if strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) {
+		return true
+	}
+	for _, part := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if part == ".." {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,429 @@
+package tarball
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"time"
+)
+
+// DefaultMaxSize is the default limit on decompressed bytes (and on the
+// sum of member content sizes, which sparse members can inflate).
+const DefaultMaxSize int64 = 64 << 30
+
+// Option configures Open, Diff, Normalize and Checksum.
+type Option func(*options)
+
+type options struct {
+	maxSize int64
+	xz      XZDecoder
+	name    string
+	sink    func(*Member) io.Writer
+	diff    diffOptions
+	norm    normalizeOptions
+}
+
+func makeOptions(opts []Option) options {
+	o := options{maxSize: DefaultMaxSize, xz: XZExec, name: "input",
+		diff: diffOptions{maxDiffLines: DefaultMaxDiffLines, maxTextSize: 1 << 20, maxTextTotal: 64 << 20}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithMaxSize limits the decompressed size of the tar stream and the total
+// member content read (default DefaultMaxSize). Exceeding it fails with a
+// *LimitError.
+func WithMaxSize(n int64) Option { return func(o *options) { o.maxSize = n } }
+
+// WithXZDecoder selects the xz decoder (default XZExec).
+func WithXZDecoder(d XZDecoder) Option { return func(o *options) { o.xz = d } }
+
+// WithName sets the input name used in errors (default "input").
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// withContent makes Next copy the content of each member for which fn
+// returns a non-nil writer.
+func withContent(fn func(*Member) io.Writer) Option { return func(o *options) { o.sink = fn } }
+
+// Member is one tar entry as stored: every header field plus the SHA-256
+// of its content.
+type Member struct {
+	Index      int               `json:"index"`  // position among members, from 0
+	Offset     int64             `json:"offset"` // offset of its first header block in the tar stream
+	Name       string            `json:"name"`
+	Typeflag   byte              `json:"typeflag"`
+	Mode       int64             `json:"mode"`
+	UID        int               `json:"uid"`
+	GID        int               `json:"gid"`
+	Uname      string            `json:"uname"`
+	Gname      string            `json:"gname"`
+	ModTime    time.Time         `json:"mtime"`
+	AccessTime time.Time         `json:"atime,omitzero"`
+	ChangeTime time.Time         `json:"ctime,omitzero"`
+	Size       int64             `json:"size"`
+	Linkname   string            `json:"linkname,omitempty"`
+	Devmajor   int64             `json:"devmajor,omitempty"`
+	Devminor   int64             `json:"devminor,omitempty"`
+	PAXRecords map[string]string `json:"pax,omitempty"`
+	// Format is how the header is encoded: "ustar", "pax" (ustar with a
+	// pax extended header), "gnu" or "v7".
+	Format string `json:"format"`
+	// SHA256 is the hex SHA-256 of the content (of the empty string for
+	// entries without content).
+	SHA256 string `json:"sha256"`
+	// HeaderSHA256 is the hex SHA-256 of the raw header blocks, including
+	// pax and GNU long-name blocks.
+	HeaderSHA256 string `json:"header_sha256"`
+	// Text reports that the content has no NUL byte in its first 8000
+	// bytes (git's heuristic).
+	Text bool `json:"text"`
+}
+
+// GlobalHeader is a pax global extended header ('g'), for example git
+// archive's "comment" record holding the commit id.
+type GlobalHeader struct {
+	Before  int               `json:"before_member"` // index of the member that follows it
+	Records map[string]string `json:"records"`
+}
+
+// Archive holds archive-level facts, complete once Next returned io.EOF.
+type Archive struct {
+	Compression   CompressionInfo `json:"compression"`
+	Formats       []string        `json:"formats"` // sorted set of member header formats
+	GlobalHeaders []GlobalHeader  `json:"global_headers,omitempty"`
+	Members       int             `json:"members"`
+	// TarSize is the size of the uncompressed tar stream.
+	TarSize int64 `json:"tar_size"`
+	// TarSHA256 is the hex SHA-256 of the uncompressed tar stream.
+	TarSHA256 string `json:"tar_sha256"`
+	// EndMarkerBlocks is the number of zero blocks that ended the archive
+	// (2 is correct; GNU tar and Go also accept 0 or 1).
+	EndMarkerBlocks int `json:"end_marker_blocks"`
+	// TrailingBytes counts bytes after the end-of-archive marker, usually
+	// zero padding up to the record size (GNU tar and git: 10240).
+	TrailingBytes int64 `json:"trailing_bytes"`
+	// TrailingNonZero counts the non-zero bytes among TrailingBytes.
+	TrailingNonZero int64 `json:"trailing_nonzero,omitempty"`
+}
+
+// Reader streams the members of a possibly compressed tar archive.
+// Each call to Next reads one member's header and content; nothing is
+// kept in memory beyond one member's header.
+type Reader struct {
+	ctx     context.Context
+	opts    options
+	dec     *decoder
+	ts      *tarStream
+	tr      *tar.Reader
+	archive Archive
+	formats map[string]bool
+	content int64 // member content bytes read so far
+	err     error // sticky
+	done    bool
+}
+
+// Open detects the compression of r from its magic bytes and returns a
+// Reader. Close it to release the decompressor.
+func Open(ctx context.Context, r io.Reader, opts ...Option) (*Reader, error) {
+	o := makeOptions(opts)
+	dec, err := newDecoder(ctx, r, o.maxSize, o.xz)
+	if err != nil {
+		return nil, &InputError{Name: o.name, Offset: -1, Err: err}
+	}
+	ts := &tarStream{r: dec.r, hash: sha256.New()}
+	return &Reader{
+		ctx: ctx, opts: o, dec: dec, ts: ts, tr: tar.NewReader(ts),
+		archive: Archive{Compression: dec.info}, formats: map[string]bool{},
+	}, nil
+}
+
+// Close releases the decompressor (and stops an xz process).
+func (r *Reader) Close() error { return r.dec.Close() }
+
+// Archive returns the archive-level facts; they are complete after Next
+// returned io.EOF.
+func (r *Reader) Archive() *Archive { return &r.archive }
+
+// Next reads the next member, its content and content hash. It returns
+// io.EOF after the last member; other errors are *InputError values
+// wrapping ErrTruncated, ErrCorrupt or ErrTooLarge and are sticky.
+func (r *Reader) Next() (*Member, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	m, err := r.next()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			r.err = io.EOF
+			return nil, io.EOF
+		}
+		r.err = &InputError{Name: r.opts.name, Offset: r.ts.off, Err: mapTarErr(err)}
+		return nil, r.err
+	}
+	return m, nil
+}
+
+func mapTarErr(err error) error {
+	switch {
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrTruncated), errors.Is(err, ErrCorrupt),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: tar stream ends inside a header or member", ErrTruncated)
+	case errors.Is(err, tar.ErrHeader):
+		return fmt.Errorf("%w: invalid tar header (bad checksum or magic)", ErrCorrupt)
+	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, err)
+}
+
+func (r *Reader) next() (*Member, error) {
+	for {
+		if err := r.ctx.Err(); err != nil {
+			return nil, err
+		}
+		start := r.ts.off
+		r.ts.startHeader()
+		hdr, err := r.tr.Next()
+		raw := r.ts.endHeader()
+		if errors.Is(err, io.EOF) {
+			return nil, r.finish(start)
+		}
+		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
+			return nil, err
+		}
+		pad := (512 - start%512) % 512
+		if int64(len(raw)) >= pad {
+			raw = raw[pad:]
+		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			r.archive.GlobalHeaders = append(r.archive.GlobalHeaders, GlobalHeader{Before: r.archive.Members, Records: hdr.PAXRecords})
+			r.formats["pax"] = true
+			continue
+		}
+		hs := sha256.Sum256(raw)
+		m := &Member{
+			Index: r.archive.Members, Offset: start + pad,
+			Name: hdr.Name, Typeflag: hdr.Typeflag, Mode: hdr.Mode, UID: hdr.Uid, GID: hdr.Gid,
+			Uname: hdr.Uname, Gname: hdr.Gname, ModTime: hdr.ModTime.UTC(), Size: hdr.Size,
+			Linkname: hdr.Linkname, Devmajor: hdr.Devmajor, Devminor: hdr.Devminor,
+			PAXRecords: hdr.PAXRecords, Format: headerFormat(raw), HeaderSHA256: hex.EncodeToString(hs[:]),
+		}
+		if !hdr.AccessTime.IsZero() {
+			m.AccessTime = hdr.AccessTime.UTC()
+		}
+		if !hdr.ChangeTime.IsZero() {
+			m.ChangeTime = hdr.ChangeTime.UTC()
+		}
+		r.formats[m.Format] = true
+		r.archive.Members++
+		if err := r.readContent(m); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+}
+
+// readContent hashes the member content, bounded by the size limit.
+func (r *Reader) readContent(m *Member) error {
+	h := sha256.New()
+	sn := &sniffer{}
+	w := io.MultiWriter(h, sn)
+	if r.opts.sink != nil {
+		if sink := r.opts.sink(m); sink != nil {
+			w = io.MultiWriter(h, sn, sink)
+		}
+	}
+	budget := r.opts.maxSize - r.content
+	n, err := io.Copy(w, io.LimitReader(r.tr, budget+1))
+	r.content += n
+	if err != nil {
+		return err
+	}
+	if n > budget {
+		return &LimitError{Limit: r.opts.maxSize, Compressed: r.dec.cr.n.Load()}
+	}
+	m.SHA256 = hex.EncodeToString(h.Sum(nil))
+	m.Text = !sn.nul
+	return nil
+}
+
+// finish records the end-of-archive facts and drains the streams.
+func (r *Reader) finish(start int64) error {
+	pad := (512 - start%512) % 512
+	r.archive.EndMarkerBlocks = int((r.ts.off - start - pad) / 512)
+	endOff := r.ts.off
+	zc := &zeroCounter{}
+	if _, err := io.Copy(zc, r.ts); err != nil {
+		return err
+	}
+	r.archive.TrailingBytes = r.ts.off - endOff
+	r.archive.TrailingNonZero = zc.nonzero
+	r.archive.TarSize = r.ts.off
+	r.archive.TarSHA256 = hex.EncodeToString(r.ts.hash.Sum(nil))
+	// Drain what the decompressor left (gzip trailing bytes, xz index).
+	if _, err := io.Copy(io.Discard, r.dec.cr); err != nil {
+		return err
+	}
+	r.archive.Compression = r.dec.info
+	r.archive.Compression.Size = r.dec.cr.n.Load()
+	for f := range r.formats {
+		r.archive.Formats = append(r.archive.Formats, f)
+	}
+	sort.Strings(r.archive.Formats)
+	return io.EOF
+}
+
+// headerFormat classifies raw header blocks (meta headers first).
+func headerFormat(raw []byte) string {
+	format := ""
+	for len(raw) >= 512 {
+		blk := raw[:512]
+		typ := blk[156]
+		switch typ {
+		case tar.TypeXHeader, tar.TypeXGlobalHeader:
+			format = "pax"
+		case tar.TypeGNULongName, tar.TypeGNULongLink:
+			if format == "" {
+				format = "gnu"
+			}
+		default:
+			magic := string(blk[257:265])
+			switch {
+			case format != "":
+			case magic == "ustar\x0000":
+				format = "ustar"
+			case magic == "ustar  \x00":
+				format = "gnu"
+			default:
+				format = "v7"
+			}
+			return format
+		}
+		size := parseOctal(blk[124:136])
+		skip := 512 + (size+511)/512*512
+		if skip <= 0 || skip > int64(len(raw)) {
+			break
+		}
+		raw = raw[skip:]
+	}
+	if format == "" {
+		return "unknown"
+	}
+	return format
+}
+
+func parseOctal(b []byte) int64 {
+	var n int64
+	for _, c := range bytes.Trim(b, " \x00") {
+		if c < '0' || c > '7' {
+			return -1
+		}
+		n = n*8 + int64(c-'0')
+		if n > 1<<40 {
+			return -1
+		}
+	}
+	return n
+}
+
+// tarStream counts and hashes the uncompressed tar bytes and captures the
+// raw header blocks read by archive/tar.
+type tarStream struct {
+	r          io.Reader
+	off        int64
+	hash       hash.Hash
+	inHeader   bool
+	headerBuf  []byte
+	headerLost bool
+}
+
+// maxHeaderCapture bounds the captured raw header bytes (archive/tar
+// itself limits pax and long-name data to 1 MiB).
+const maxHeaderCapture = 2 << 20
+
+func (t *tarStream) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.hash.Write(p[:n])
+	t.off += int64(n)
+	if t.inHeader {
+		if len(t.headerBuf)+n <= maxHeaderCapture {
+			t.headerBuf = append(t.headerBuf, p[:n]...)
+		} else {
+			t.headerLost = true
+		}
+	}
+	return n, err
+}
+
+func (t *tarStream) startHeader() {
+	t.inHeader = true
+	t.headerBuf = t.headerBuf[:0]
+	t.headerLost = false
+}
+
+func (t *tarStream) endHeader() []byte {
+	t.inHeader = false
+	return t.headerBuf
+}
+
+type sniffer struct {
+	n   int
+	nul bool
+}
+
+func (s *sniffer) Write(p []byte) (int, error) {
+	if s.n < 8000 && !s.nul {
+		q := p[:min(len(p), 8000-s.n)]
+		s.nul = bytes.IndexByte(q, 0) >= 0
+		s.n += len(q)
+	}
+	return len(p), nil
+}
+
+type zeroCounter struct{ nonzero int64 }
+
+func (z *zeroCounter) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if c != 0 {
+			z.nonzero++
+		}
+	}
+	return len(p), nil
+}
+
+// typeName names a tar typeflag for reports.
+func typeName(t byte) string {
+	switch t {
+	case tar.TypeReg, tar.TypeRegA:
+		return "regular"
+	case tar.TypeLink:
+		return "hardlink"
+	case tar.TypeSymlink:
+		return "symlink"
+	case tar.TypeChar:
+		return "char-device"
+	case tar.TypeBlock:
+		return "block-device"
+	case tar.TypeDir:
+		return "directory"
+	case tar.TypeFifo:
+		return "fifo"
+	case tar.TypeCont:
+		return "contiguous"
+	case tar.TypeGNUSparse:
+		return "gnu-sparse"
+	}
+	if t >= 0x20 && t < 0x7f {
+		return fmt.Sprintf("type-%c", t)
+	}
+	return fmt.Sprintf("type-0x%02x", t)
+}

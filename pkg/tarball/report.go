@@ -1,0 +1,142 @@
+package tarball
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// JSONVersion is the version of the JSON report format (docs/diff-json.md).
+const JSONVersion = 1
+
+type jsonReport struct {
+	Version      int       `json:"version"`
+	Identical    bool      `json:"identical"`
+	TarIdentical bool      `json:"tar_identical"`
+	Summary      string    `json:"summary"`
+	A            FileInfo  `json:"a"`
+	B            FileInfo  `json:"b"`
+	Findings     []Finding `json:"findings"`
+	Warnings     []Finding `json:"warnings"`
+}
+
+// WriteJSON writes the result as one JSON document (docs/diff-json.md).
+func (d *DiffResult) WriteJSON(w io.Writer) error {
+	rep := jsonReport{Version: JSONVersion, Identical: d.Identical(), TarIdentical: d.TarIdentical(),
+		Summary: d.Summary(), A: d.A, B: d.B, Findings: d.Findings, Warnings: d.Warnings}
+	if rep.Findings == nil {
+		rep.Findings = []Finding{}
+	}
+	if rep.Warnings == nil {
+		rep.Warnings = []Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+func fileLine(f FileInfo) string {
+	return fmt.Sprintf("%s (%d bytes, %s, sha256 %s)", f.Name, f.Size, f.Compression.Format, f.SHA256)
+}
+
+// describe renders a finding as one line without its kind.
+func (f Finding) describe() string {
+	var b strings.Builder
+	if f.Side != "" {
+		fmt.Fprintf(&b, "[%s] ", f.Side)
+	}
+	b.WriteString(f.Path)
+	if f.Occurrence > 0 {
+		fmt.Fprintf(&b, " (#%d)", f.Occurrence)
+	}
+	if f.Field != "" {
+		if f.Path != "" {
+			b.WriteString(": ")
+		}
+		b.WriteString(f.Field)
+	}
+	switch {
+	case f.Kind == KindWarning:
+		if f.Old != "" {
+			b.WriteString(": " + f.Old)
+		}
+	case f.Old != "" || f.New != "":
+		if f.Field == "" && f.Path != "" {
+			b.WriteString(":")
+		}
+		fmt.Fprintf(&b, " %s -> %s", f.Old, f.New)
+	}
+	if f.Note != "" {
+		fmt.Fprintf(&b, " (%s)", f.Note)
+	}
+	return b.String()
+}
+
+// WriteText writes a human-readable report.
+func (d *DiffResult) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--- %s\n+++ %s\n%s\n", fileLine(d.A), fileLine(d.B), d.Summary())
+	if len(d.Findings) > 0 || len(d.Warnings) > 0 {
+		b.WriteString("\n")
+	}
+	for _, f := range append(d.Findings[:len(d.Findings):len(d.Findings)], d.Warnings...) {
+		fmt.Fprintf(&b, "%-12s %s\n", f.Kind, f.describe())
+		if f.Diff != "" {
+			for _, l := range strings.SplitAfter(strings.TrimSuffix(f.Diff, "\n"), "\n") {
+				b.WriteString("    " + strings.TrimSuffix(l, "\n") + "\n")
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteMarkdown writes the report as Markdown (a table plus diff blocks).
+func (d *DiffResult) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Tarball diff\n\n- A: `%s`\n- B: `%s`\n\n**%s**\n", fileLine(d.A), fileLine(d.B), mdEscape(d.Summary()))
+	all := append(d.Findings[:len(d.Findings):len(d.Findings)], d.Warnings...)
+	if len(all) > 0 {
+		b.WriteString("\n| kind | path | field | old | new | note |\n|---|---|---|---|---|---|\n")
+		for _, f := range all {
+			p := f.Path
+			if f.Occurrence > 0 {
+				p = fmt.Sprintf("%s (#%d)", p, f.Occurrence)
+			}
+			field := f.Field
+			if f.Side != "" {
+				field = fmt.Sprintf("%s (%s)", field, f.Side)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Kind, mdCode(p), mdEscape(field), mdCode(f.Old), mdCode(f.New), mdEscape(f.Note))
+		}
+	}
+	for _, f := range d.Findings {
+		if f.Diff == "" {
+			continue
+		}
+		fence := "```"
+		for strings.Contains(f.Diff, fence) {
+			fence += "`"
+		}
+		fmt.Fprintf(&b, "\n### %s\n\n%sdiff\n%s%s\n", mdEscape(f.Path), fence, f.Diff, fence)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+var mdReplacer = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ")
+
+func mdEscape(s string) string { return mdReplacer.Replace(s) }
+
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = mdReplacer.Replace(s)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	return fence + s + fence
+}
