@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/engine"
@@ -39,6 +40,7 @@ Examples:
   verify-release run recipes/libntlm/1.8.toml --repo ~/src/libntlm --out results/
   verify-release libntlm 1.8 --artifact src
   verify-release libntlm 1.8 --backend host --published /srv/mirror/libntlm --json
+  verify-release libntlm 1.8 --out results/ --junit results/junit.xml --sign-key ci.key
 
 Exit codes: 0 every artifact reproduced, 1 a mismatch (or a rejected upstream
 signature, or a moved tag), 2 error, 130 interrupted.
@@ -61,6 +63,9 @@ type runOptions struct {
 	maxDiffLines  int
 	allowExpired  bool
 	reportFile    string
+	junit         string
+	signKey       string
+	pass          passphraseFlags
 }
 
 // stringList is a repeatable string flag.
@@ -81,6 +86,9 @@ func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
 	fs.IntVar(&o.maxDiffLines, "max-diff-lines", 0, "cap unified diffs of text members at `N` lines (default 200)")
 	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "accept a good upstream signature from a key that had expired when it signed")
 	fs.Var(&o.artifacts, "artifact", "only re-create this artifact (repeatable), e.g. src or dist")
+	fs.StringVar(&o.junit, "junit", "", "also write a JUnit XML report (one test case per artifact) to `FILE`")
+	fs.StringVar(&o.signKey, "sign-key", "", "sign the attestations in --out with this armored OpenPGP secret key `FILE`")
+	o.pass.register(fs)
 }
 
 func runRun(ctx context.Context, c *cli, args []string) error {
@@ -176,6 +184,17 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 	if o.maxDiffLines > 0 {
 		opts = append(opts, runner.WithMaxDiffLines(o.maxDiffLines))
 	}
+	if o.signKey != "" {
+		if o.out == "" {
+			return usagef(cmd, "--sign-key signs the results in --out: give --out DIR too")
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		signer, err := loadSigner(c, o.signKey, &o.pass, now)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, runner.WithSignKey(signer), runner.WithClock(func() time.Time { return now }))
+	}
 	artifacts := []string(o.artifacts)
 	if only != nil {
 		sel := only(r)
@@ -219,6 +238,11 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 	}
 	if o.reportFile != "" {
 		if err := atomicfile.Write(o.reportFile, rep.Write); err != nil {
+			return err
+		}
+	}
+	if o.junit != "" {
+		if err := atomicfile.Write(o.junit, func(w io.Writer) error { return report.WriteJUnit(w, rep) }); err != nil {
 			return err
 		}
 	}

@@ -240,7 +240,8 @@ func lookPath(name, pathList string) (string, error) {
 }
 
 // CopyIn extracts regular files, directories and symbolic links, with
-// their modes (no ownership, no hard links or devices), below dstDir.
+// their modes and modification times (directories last, so their own times
+// stick), no ownership, no hard links or devices, below dstDir.
 func (s *hostSession) CopyIn(ctx context.Context, dstDir string, tarStream io.Reader) error {
 	if err := s.check(); err != nil {
 		return err
@@ -253,12 +254,24 @@ func (s *hostSession) CopyIn(ctx context.Context, dstDir string, tarStream io.Re
 		return fmt.Errorf("engine: copy into %s: %w", dstDir, err)
 	}
 	tr := tar.NewReader(tarStream)
+	// Directory times are set last, deepest first, because creating
+	// entries inside a directory changes its mtime.
+	type dirTime struct {
+		path string
+		t    time.Time
+	}
+	var dirs []dirTime
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("engine: copy into %s: %w", dstDir, err)
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			for i := len(dirs) - 1; i >= 0; i-- {
+				if err := os.Chtimes(dirs[i].path, dirs[i].t, dirs[i].t); err != nil {
+					return fmt.Errorf("engine: copy into %s: %w", dstDir, err)
+				}
+			}
 			return nil
 		}
 		if err != nil {
@@ -279,8 +292,12 @@ func (s *hostSession) CopyIn(ctx context.Context, dstDir string, tarStream io.Re
 			if err := os.Chmod(dst, mode); err != nil {
 				return fmt.Errorf("engine: copy into %s: %w", dstDir, err)
 			}
+			dirs = append(dirs, dirTime{dst, hdr.ModTime})
 		case tar.TypeReg:
 			if err := writeFile(dst, tr, mode); err != nil {
+				return fmt.Errorf("engine: copy into %s: %w", dstDir, err)
+			}
+			if err := os.Chtimes(dst, hdr.ModTime, hdr.ModTime); err != nil {
 				return fmt.Errorf("engine: copy into %s: %w", dstDir, err)
 			}
 		case tar.TypeSymlink:

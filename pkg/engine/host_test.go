@@ -159,3 +159,28 @@ func tarOf(t *testing.T, name, body string) []byte {
 	require.NoError(t, tw.Close())
 	return buf.Bytes()
 }
+
+// The runner's mtime policies depend on CopyIn keeping the tar headers'
+// modification times, for directories too.
+func TestHostCopyInKeepsMtimes(t *testing.T) {
+	s, err := engine.NewHost().Start(context.Background(), engine.Spec{})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	when := time.Date(2024, 4, 13, 10, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "src/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: when}))
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "src/sub/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: when}))
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "src/sub/f", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1, ModTime: when.Add(time.Hour)}))
+	_, err = tw.Write([]byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, tw.Close())
+	require.NoError(t, s.CopyIn(context.Background(), "/work", &buf))
+
+	root := s.(engine.HostSession).Root()
+	for p, want := range map[string]time.Time{"work/src": when, "work/src/sub": when, "work/src/sub/f": when.Add(time.Hour)} {
+		st, err := os.Stat(filepath.Join(root, p))
+		require.NoError(t, err)
+		assert.Equal(t, want, st.ModTime().UTC(), p)
+	}
+}
