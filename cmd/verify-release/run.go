@@ -266,19 +266,26 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 func newEngine(ctx context.Context, backend string) (engine.Engine, error) {
 	switch backend {
 	case "docker":
-		d, err := engine.NewDocker()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := d.Ping(ctx); err != nil {
-			return nil, withHint(err, "start the Docker Engine (or set DOCKER_HOST, e.g. to podman's socket)", "inside a CI job that already runs in the pinned image, use --backend host")
-		}
-		return d, nil
+		return newDocker(ctx)
 	case "host":
 		return engine.NewHost(), nil
 	default:
 		return nil, usagef("run", "--backend %q: want docker or host", backend)
 	}
+}
+
+// newDocker connects to the Docker Engine (DOCKER_HOST honoured) and
+// checks that it answers.
+func newDocker(ctx context.Context) (*engine.Docker, error) {
+	d, err := engine.NewDocker()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Ping(ctx); err != nil {
+		d.Close()
+		return nil, withHint(err, "start the Docker Engine (or set DOCKER_HOST, e.g. to podman's socket)", "inside a CI job that already runs in the pinned image, use --backend host")
+	}
+	return d, nil
 }
 
 func printSummary(w io.Writer, rep *report.Report) {

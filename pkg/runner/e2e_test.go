@@ -331,3 +331,61 @@ func assertNoContainers(t *testing.T, d *engine.Docker) {
 	require.NoError(t, err, "%s", out)
 	assert.Empty(t, strings.TrimSpace(string(out)), "containers left behind")
 }
+
+// An image without a digest: refused by default, resolved with a loud
+// warning under --allow-unpinned, and pinned through the lock file that
+// `verify-release pin` (envpin.Pin) writes.
+func TestDockerUnpinnedImageAndLock(t *testing.T) {
+	e := setupE2E(t)
+	tagRef := e.ref[:strings.Index(e.ref, "@")] + ":latest"
+	digest := e.ref[strings.Index(e.ref, "@")+1:]
+	dir := filepath.Join(t.TempDir(), "demo")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	path := filepath.Join(dir, "1.0.toml")
+	data := `name = "demo"
+version = "1.0"
+[source]
+git = "` + e.repo + `"
+tag = "v1.0"
+commit = "` + e.commit + `"
+[env]
+image = "` + tagRef + `"
+digest = "unresolved"
+[artifacts.dist]
+file = "demo-1.0.tar.gz"
+sha256 = "` + e.distSHA + `"
+method = "build"
+commands = ` + tomlList(distCommands) + `
+`
+	require.NoError(t, os.WriteFile(path, []byte(data), 0o644))
+	r, err := recipe.Load(path)
+	require.NoError(t, err)
+
+	_, err = runner.Run(context.Background(), r, runnerOpts(t, e)...)
+	require.ErrorIs(t, err, runner.ErrUnpinned)
+	assert.Contains(t, err.Error(), "verify-release pin")
+
+	_, err = runner.Run(context.Background(), r, runnerOpts(t, e, runner.WithAllowUnpinned(true), runner.WithRequirePinned(true))...)
+	require.ErrorIs(t, err, runner.ErrUnpinned, "--require-pinned wins")
+
+	rep, err := runner.Run(context.Background(), r, runnerOpts(t, e, runner.WithAllowUnpinned(true))...)
+	require.NoError(t, err)
+	assert.Equal(t, report.Reproduced, rep.Result)
+	assert.False(t, rep.Env.Pinned)
+	assert.Equal(t, digest, rep.Env.ImageDigest, "the digest used is recorded")
+	require.NotEmpty(t, rep.Warnings)
+	assert.Contains(t, rep.Warnings[0], "is not pinned")
+
+	res, err := envpin.Pin(context.Background(), e.docker, tagRef, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, digest, res.Lock.Image.Digest, "pin resolves the tag to the digest the registry computed on push")
+	assert.Equal(t, e.imageID, res.Lock.Image.ConfigDigest)
+	assert.Equal(t, "2.71", res.Lock.Tools["autoconf"])
+	require.NoError(t, envpin.WriteLock(envpin.LockPath(path), res.Lock))
+
+	rep, err = runner.Run(context.Background(), r, runnerOpts(t, e, runner.WithRequirePinned(true))...)
+	require.NoError(t, err)
+	assert.True(t, rep.Env.Pinned, "the lock file pins it")
+	assert.Equal(t, digest, rep.Env.ImageDigest)
+	assert.Empty(t, rep.Warnings)
+}
