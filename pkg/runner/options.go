@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gitlab.com/verify-release/verify-release/pkg/attest"
+	"gitlab.com/verify-release/verify-release/pkg/cache"
 	"gitlab.com/verify-release/verify-release/pkg/engine"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 )
@@ -65,13 +66,13 @@ type options struct {
 }
 
 func makeOptions(opts []Option) *options {
-	cache, err := os.UserCacheDir()
+	dir, err := cache.Dir()
 	if err != nil {
-		cache = os.TempDir()
+		dir = filepath.Join(os.TempDir(), "verify-release-cache")
 	}
 	o := &options{
 		backend:     BackendDocker,
-		cacheDir:    filepath.Join(cache, "verify-release"),
+		cacheDir:    dir,
 		log:         io.Discard,
 		progress:    func(Event) {},
 		toolVersion: "devel",
