@@ -109,9 +109,12 @@ func sha256File(p string) (string, error) {
 }
 
 // published finds the published copy of a file: first in --published DIR,
-// then at the recipe-relative path, then at the URL (cached). name is the
-// file name, rel the recipe-relative path, url the download URL.
-func (x *run) published(ctx context.Context, name, rel, url string) (path, origin string, err error) {
+// then at the recipe-relative path, then at the URL. name is the file
+// name, rel the recipe-relative path, url the download URL. A cached
+// download is reused only when its sha256 is want (the recipe's expected
+// digest); anything else is fetched again, so a replaced upstream file is
+// never hidden by the cache.
+func (x *run) published(ctx context.Context, name, rel, url, want string) (path, origin string, err error) {
 	if x.o.publishedDir != "" {
 		p := filepath.Join(x.o.publishedDir, name)
 		if _, err := os.Stat(p); err == nil {
@@ -129,7 +132,7 @@ func (x *run) published(ctx context.Context, name, rel, url string) (path, origi
 	}
 	sum := sha256.Sum256([]byte(url))
 	dst := filepath.Join(x.o.cacheDir, "published", hex.EncodeToString(sum[:8]), name)
-	if _, err := os.Stat(dst); err == nil {
+	if got, err := sha256File(dst); err == nil && want != "" && got == want {
 		return dst, url, nil
 	}
 	x.event("", "fetch", "fetching %s", url)

@@ -53,7 +53,7 @@ func (x *run) checkSignature(ctx context.Context, name string, a *recipe.Artifac
 	if a.Path != "" {
 		sigRel = a.Path + x.r.Signature.Suffix
 	}
-	sigFile, origin, err := x.published(ctx, sigName, sigRel, sigURL)
+	sigFile, origin, err := x.published(ctx, sigName, sigRel, sigURL, "")
 	if err != nil {
 		fail(err)
 		return
@@ -61,7 +61,7 @@ func (x *run) checkSignature(ctx context.Context, name string, a *recipe.Artifac
 	rs.File = origin
 	file := out
 	if !reproduced {
-		pub, _, err := x.published(ctx, a.File, a.Path, a.URL)
+		pub, _, err := x.published(ctx, a.File, a.Path, a.URL, a.SHA256)
 		if err != nil {
 			fail(err)
 			return
