@@ -237,10 +237,16 @@ func JUnitPath(name, version string) string {
 }
 
 func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, error) {
+	// Name the recipe as the job sees it (relative to the checkout), so
+	// the output does not depend on where it was generated.
+	recipePath := r.Path
+	if o.recipesDir != "" {
+		recipePath = path.Join(o.recipesDir, r.Name, r.Version+".toml")
+	}
 	j := &VerifyJob{
 		Name:       JobName(r.Name, r.Version),
 		Recipe:     r.ID(),
-		RecipePath: r.Path,
+		RecipePath: recipePath,
 		JUnit:      JUnitPath(r.Name, r.Version),
 	}
 	switch {
@@ -261,10 +267,10 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 		}
 	}
 	if j.ImageSource == ImageUnpinned && !o.allowUnpinned {
-		j.Refused = fmt.Sprintf("%s: image %s has no digest and the recipe has no lock file", r.Path, r.Env.Image)
+		j.Refused = fmt.Sprintf("%s: image %s has no digest and the recipe has no lock file", recipePath, r.Env.Image)
 		j.Script = []string{
 			"echo " + shellQuote("verify-release: error: "+j.Refused) + " >&2",
-			"echo " + shellQuote(fmt.Sprintf("hint: run 'verify-release pin %s' and commit %s, or run the pipeline with VERIFY_RELEASE_ALLOW_UNPINNED=true", r.Path, envpin.LockPath(r.Path))) + " >&2",
+			"echo " + shellQuote(fmt.Sprintf("hint: run 'verify-release pin %s' and commit %s, or run the pipeline with VERIFY_RELEASE_ALLOW_UNPINNED=true", recipePath, envpin.LockPath(recipePath))) + " >&2",
 			"exit 2",
 		}
 		return j, nil
@@ -274,7 +280,7 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 		j.BeforeScript = append(j.BeforeScript, installCommand(r.Env.Packages))
 	}
 	if j.ImageSource == ImageUnpinned {
-		j.Script = append(j.Script, "echo "+shellQuote("verify-release: WARNING: "+r.Env.Image+" is not pinned: pulled by tag (VERIFY_RELEASE_ALLOW_UNPINNED=true); pin it with 'verify-release pin "+r.Path+"'")+" >&2")
+		j.Script = append(j.Script, "echo "+shellQuote("verify-release: WARNING: "+r.Env.Image+" is not pinned: pulled by tag (VERIFY_RELEASE_ALLOW_UNPINNED=true); pin it with 'verify-release pin "+recipePath+"'")+" >&2")
 	}
 	args := []string{o.binary, "run", r.Name, r.Version}
 	if o.recipesDir != "" {

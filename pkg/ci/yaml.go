@@ -29,17 +29,24 @@ func (m *mapping) add(key string, value any, comment ...string) {
 	*m = append(*m, entry{key: key, value: value, comment: comment})
 }
 
-var plainRE = regexp.MustCompile(`^[A-Za-z_$/][A-Za-z0-9_$./@=+-]*$`)
+var (
+	// plainRE: printable ASCII starting with a letter, '_', '$', '/' or
+	// "./", with no YAML indicator at the start.
+	plainRE = regexp.MustCompile(`^([A-Za-z_$/]|\./)[ -~]*$`)
+	// notPlainRE: sequences that end or comment a plain scalar.
+	notPlainRE = regexp.MustCompile(`: |:$| #|\t`)
+)
 
 // yamlKeywords are plain scalars YAML 1.1 resolves to booleans or null.
 var yamlKeywords = map[string]bool{
 	"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true,
-	"true": true, "false": true, "null": true, "~": true,
+	"true": true, "false": true, "null": true,
 }
 
-// quote returns s as a YAML scalar.
+// quote returns s as a YAML scalar: plain when that reads back as the same
+// string, else double-quoted.
 func quote(s string) string {
-	if plainRE.MatchString(s) && !yamlKeywords[strings.ToLower(s)] {
+	if plainRE.MatchString(s) && !notPlainRE.MatchString(s) && !strings.HasSuffix(s, " ") && !yamlKeywords[strings.ToLower(s)] {
 		return s
 	}
 	var b bytes.Buffer
@@ -52,6 +59,21 @@ func quote(s string) string {
 type yamlWriter struct {
 	w   io.Writer
 	err error
+}
+
+// comment writes s as comment lines: one per line of s, with characters
+// YAML does not allow in a stream replaced.
+func (y *yamlWriter) comment(indent int, s string) {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\t' || r == 0x7f || r == 0xFEFF || r == '\u2028' || r == '\u2029' {
+				return '?'
+			}
+			return r
+		}, l)
+		y.line(indent, strings.TrimRight("# "+l, " \t"))
+	}
 }
 
 func (y *yamlWriter) line(indent int, s string) {
@@ -87,7 +109,7 @@ func scalar(v any) (string, bool) {
 func (y *yamlWriter) mapping(indent int, m mapping) {
 	for _, e := range m {
 		for _, c := range e.comment {
-			y.line(indent, strings.TrimRight("# "+c, " "))
+			y.comment(indent, c)
 		}
 		k := quote(e.key)
 		if s, ok := scalar(e.value); ok {
@@ -139,7 +161,7 @@ func (y *yamlWriter) seq(indent int, items []any) {
 func writeYAML(w io.Writer, header []string, m mapping) error {
 	y := &yamlWriter{w: w}
 	for _, h := range header {
-		y.line(0, strings.TrimRight("# "+h, " "))
+		y.comment(0, h)
 	}
 	if len(header) > 0 {
 		y.line(0, "")

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"gitlab.com/verify-release/verify-release/pkg/report"
+)
+
+func TestCIGitLabCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "child.yml")
+	// The repository's own recipes: libntlm 1.8 has an unresolved digest
+	// and no lock file, so its job refuses unless unpinned runs are allowed.
+	code, stdout, stderr := runCmp(t, nil, "ci", "gitlab", "../../recipes", "-o", out)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "wrote "+out+": 1 verify job(s), 1 refusing an unpinned image")
+	assert.Contains(t, stderr, "verify:libntlm:1.8 will fail")
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	j := doc["verify:libntlm:1.8"].(map[string]any)
+	assert.Equal(t, "docker.io/library/ubuntu:22.04", j["image"])
+	assert.Equal(t, "exit 2", j["script"].([]any)[2])
+
+	code, stdout, _ = runCmp(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true", "VERIFY_RELEASE_ONLY": "libntlm/1.8"}, "ci", "gitlab", "--recipes", "../../recipes")
+	require.Equal(t, 0, code)
+	require.NoError(t, yaml.Unmarshal([]byte(stdout), &doc))
+	j = doc["verify:libntlm:1.8"].(map[string]any)
+	script := j["script"].([]any)
+	assert.Equal(t, "./verify-release run libntlm 1.8 --recipes ../../recipes --backend host --out results/ --report results/libntlm/1.8/report.json --junit results/libntlm-1.8.junit.xml", script[len(script)-1])
+	assert.Contains(t, j["before_script"].([]any), "apt-get update")
+
+	code, _, stderr = runCmp(t, nil, "ci", "gitlab", "../../recipes", "--only", "libntlm/9.9", "-o", out)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `no such recipe "libntlm/9.9"`)
+	// The earlier output is untouched by the failed run.
+	again, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, data, again)
+
+	code, _, stderr = runCmp(t, nil, "ci", "nope")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "unknown subcommand")
+}
+
+func TestCIResultsCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "results")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "demo", "1.0"), 0o755))
+	rep := &report.Report{Recipe: report.Recipe{Name: "demo", Version: "1.0"},
+		Artifacts: []report.Artifact{{Name: "src", File: "demo-1.0-src.tar.gz", Status: report.Reproduced, Expected: strings.Repeat("a", 64), Actual: strings.Repeat("a", 64)}}}
+	rep.Finish()
+	var buf bytes.Buffer
+	require.NoError(t, rep.Write(&buf))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "demo", "1.0", "report.json"), buf.Bytes(), 0o644))
+
+	out := filepath.Join(t.TempDir(), "public")
+	code, stdout, stderr := runCmp(t, nil, "ci", "results", dir, "-o", out, "--expect", "demo/1.0", "--expect", "other/2.0")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "1 report(s), 1 missing")
+	assert.Contains(t, stderr, "no report for other/2.0")
+	for _, f := range []string{"index.html", "index.md", "junit.xml", "demo/1.0/report.json"} {
+		_, err := os.Stat(filepath.Join(out, f))
+		assert.NoError(t, err, f)
+	}
+
+	code, _, stderr = runCmp(t, map[string]string{"VERIFY_RELEASE_SIGN_KEY": filepath.Join(dir, "no-such.key")}, "ci", "results", dir, "-o", out)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "no-such.key")
+
+	code, _, stderr = runCmp(t, nil, "ci", "results", dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "needs -o OUTDIR")
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"gitlab.com/verify-release/verify-release/pkg/compare"
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
+)
+
+func init() {
+	register(command{name: "compare", summary: "check that artifacts built in different jobs are identical", run: runCompare})
+}
+
+const compareUsage = `Usage:
+  verify-release compare DIR1 DIR2... [--recipe RECIPE.toml] [--json]
+  verify-release compare DIR --recipe RECIPE.toml
+
+Compares artifacts built in different jobs or environments: each DIR holds
+files of the same names (e.g. a CI job's verify-release-out/JOB/). Files
+are grouped by sha256 per name and the table says which builds agree. When
+they disagree, the per-member tar diff of the reference build (the one the
+recipe expects, else the majority) against each outlier is printed.
+With --recipe every file the recipe names must also have the sha256 it
+expects, and every artifact the recipe lists must have been built.
+
+This is what the maintainer gate (ci/verify-release.gitlab-ci.yml) runs;
+see docs/ci.md.
+
+Exit status: 0 all builds agree, 1 they disagree (or differ from the
+recipe, or a file is missing from a build), 2 error.
+
+Examples:
+  verify-release compare verify-release-out/*/
+  verify-release compare out/debian out/ubuntu out/fedora --json
+  verify-release compare out/debian out/ubuntu --recipe recipes/libntlm/1.8.toml
+`
+
+type compareOptions struct {
+	recipe       string
+	asJSON       bool
+	noDiff       bool
+	maxDiffLines int
+}
+
+func runCompare(ctx context.Context, c *cli, args []string) error {
+	var o compareOptions
+	fs := newFlagSet(c, "compare", compareUsage)
+	fs.StringVar(&o.recipe, "recipe", "", "also compare against the sha256s of recipe `FILE`")
+	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
+	fs.BoolVar(&o.noDiff, "no-diff", false, "do not run the per-member diff of disagreeing files")
+	fs.IntVar(&o.maxDiffLines, "max-diff-lines", tarball.DefaultMaxDiffLines, "show at most `N` lines of unified diff per member")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 0:
+		return usagef("compare", "want two or more build directories (or one with --recipe)")
+	case len(pos) == 1 && o.recipe == "":
+		return usagef("compare", "one build directory needs --recipe to compare against")
+	case o.maxDiffLines < 0:
+		return usagef("compare", "--max-diff-lines must be >= 0")
+	}
+	opts := []compare.Option{compare.WithDiffOptions(tarball.WithMaxDiffLines(o.maxDiffLines))}
+	if o.noDiff {
+		opts = append(opts, compare.WithNoDiff())
+	}
+	if o.recipe != "" {
+		r, err := recipe.Load(o.recipe)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, compare.WithRecipe(r))
+	}
+	res, err := compare.Dirs(ctx, pos, opts...)
+	if err != nil {
+		return err
+	}
+	if o.asJSON {
+		err = res.WriteJSON(c.Stdout)
+	} else {
+		err = res.WriteText(c.Stdout)
+	}
+	if err != nil {
+		return fmt.Errorf("writing result: %w", err)
+	}
+	if !res.Agree() {
+		return errDiffer
+	}
+	return nil
+}
