@@ -101,7 +101,7 @@ type Artifact struct {
 	Actual   string `json:"actual_sha256,omitempty"`
 	Status   Status `json:"status"`
 	Error    string `json:"error,omitempty"`
-	// Output is the re-created file, relative to the --out directory.
+	// Output is the re-created file's name in OUT/NAME/VERSION/ (with --out).
 	Output    string     `json:"output,omitempty"`
 	Published *Published `json:"published,omitempty"`
 	Diff      *Diff      `json:"diff,omitempty"`
@@ -120,7 +120,7 @@ type Published struct {
 // Diff summarises the per-member diff of the re-created artifact against
 // the published copy.
 type Diff struct {
-	// File is the full diff (text), relative to the --out directory.
+	// File is the full diff (text): its name in OUT/NAME/VERSION/ (with --out).
 	File string `json:"file,omitempty"`
 	// Members are the member paths that differ, sorted.
 	Members []string `json:"members"`
