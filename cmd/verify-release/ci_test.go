@@ -18,7 +18,7 @@ func TestCIGitLabCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "child.yml")
 	// The repository's own recipes: libntlm 1.8 has an unresolved digest
 	// and no lock file, so its job refuses unless unpinned runs are allowed.
-	code, stdout, stderr := runCmp(t, nil, "ci", "gitlab", "../../recipes", "-o", out)
+	code, stdout, stderr := run(t, nil, "ci", "gitlab", "../../recipes", "-o", out)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "wrote "+out+": 1 verify job(s), 1 refusing an unpinned image")
 	assert.Contains(t, stderr, "verify:libntlm:1.8 will fail")
@@ -30,7 +30,7 @@ func TestCIGitLabCommand(t *testing.T) {
 	assert.Equal(t, "docker.io/library/ubuntu:22.04", j["image"])
 	assert.Equal(t, "exit 2", j["script"].([]any)[2])
 
-	code, stdout, _ = runCmp(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true", "VERIFY_RELEASE_ONLY": "libntlm/1.8"}, "ci", "gitlab", "--recipes", "../../recipes")
+	code, stdout, _ = run(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true", "VERIFY_RELEASE_ONLY": "libntlm/1.8"}, "ci", "gitlab", "--recipes", "../../recipes")
 	require.Equal(t, 0, code)
 	require.NoError(t, yaml.Unmarshal([]byte(stdout), &doc))
 	j = doc["verify:libntlm:1.8"].(map[string]any)
@@ -38,7 +38,7 @@ func TestCIGitLabCommand(t *testing.T) {
 	assert.Equal(t, "./verify-release run libntlm 1.8 --recipes ../../recipes --backend host --out results/ --report results/libntlm/1.8/report.json --junit results/libntlm-1.8.junit.xml", script[len(script)-1])
 	assert.Contains(t, j["before_script"].([]any), "apt-get update")
 
-	code, _, stderr = runCmp(t, nil, "ci", "gitlab", "../../recipes", "--only", "libntlm/9.9", "-o", out)
+	code, _, stderr = run(t, nil, "ci", "gitlab", "../../recipes", "--only", "libntlm/9.9", "-o", out)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, `no such recipe "libntlm/9.9"`)
 	// The earlier output is untouched by the failed run.
@@ -46,7 +46,7 @@ func TestCIGitLabCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, data, again)
 
-	code, _, stderr = runCmp(t, nil, "ci", "nope")
+	code, _, stderr = run(t, nil, "ci", "nope")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "unknown subcommand")
 }
@@ -62,7 +62,7 @@ func TestCIResultsCommand(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "demo", "1.0", "report.json"), buf.Bytes(), 0o644))
 
 	out := filepath.Join(t.TempDir(), "public")
-	code, stdout, stderr := runCmp(t, nil, "ci", "results", dir, "-o", out, "--expect", "demo/1.0", "--expect", "other/2.0")
+	code, stdout, stderr := run(t, nil, "ci", "results", dir, "-o", out, "--expect", "demo/1.0", "--expect", "other/2.0")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "1 report(s), 1 missing")
 	assert.Contains(t, stderr, "no report for other/2.0")
@@ -71,11 +71,11 @@ func TestCIResultsCommand(t *testing.T) {
 		assert.NoError(t, err, f)
 	}
 
-	code, _, stderr = runCmp(t, map[string]string{"VERIFY_RELEASE_SIGN_KEY": filepath.Join(dir, "no-such.key")}, "ci", "results", dir, "-o", out)
+	code, _, stderr = run(t, map[string]string{"VERIFY_RELEASE_SIGN_KEY": filepath.Join(dir, "no-such.key")}, "ci", "results", dir, "-o", out)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "no-such.key")
 
-	code, _, stderr = runCmp(t, nil, "ci", "results", dir)
+	code, _, stderr = run(t, nil, "ci", "results", dir)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "needs -o OUTDIR")
 }

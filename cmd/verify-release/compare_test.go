@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -27,14 +25,6 @@ func requireTool(t *testing.T, names ...string) {
 	}
 }
 
-func runCmp(t *testing.T, env map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	c := &cli{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(""), Getenv: func(k string) string { return env[k] }}
-	code := runMain(context.Background(), c, args)
-	return code, out.String(), errb.String()
-}
-
 func TestCompareCommandExitCodes(t *testing.T) {
 	requireTool(t, "tar", "gzip")
 	root := t.TempDir()
@@ -53,28 +43,28 @@ func TestCompareCommandExitCodes(t *testing.T) {
 	mk(b, "same\n")
 	mk(c, "other\n")
 
-	code, out, _ := runCmp(t, nil, "compare", a, b)
+	code, out, _ := run(t, nil, "compare", a, b)
 	assert.Equal(t, 0, code, out)
 	assert.Contains(t, out, "all builds are identical")
 
-	code, out, _ = runCmp(t, nil, "compare", a, b, c)
+	code, out, _ = run(t, nil, "compare", a, b, c)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "==> p-1.tar.gz: "+a+" vs "+c)
 	assert.Contains(t, out, "p-1/configure")
 
-	code, out, _ = runCmp(t, nil, "compare", "--json", a, c)
+	code, out, _ = run(t, nil, "compare", "--json", a, c)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, `"agree": false`)
 
-	code, _, errOut := runCmp(t, nil, "compare", a)
+	code, _, errOut := run(t, nil, "compare", a)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "one build directory needs --recipe")
 
-	code, _, errOut = runCmp(t, nil, "compare", a, filepath.Join(root, "missing"))
+	code, _, errOut = run(t, nil, "compare", a, filepath.Join(root, "missing"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, filepath.Join(root, "missing"))
 
-	code, _, errOut = runCmp(t, nil, "compare", a, b, "--recipe", filepath.Join(root, "nope.toml"))
+	code, _, errOut = run(t, nil, "compare", a, b, "--recipe", filepath.Join(root, "nope.toml"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "nope.toml")
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -13,14 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	c := &cli{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
-	code = runMain(context.Background(), c, args)
-	return code, out.String(), errb.String()
-}
 
 func shell(t *testing.T, dir, script string) string {
 	t.Helper()
@@ -54,15 +44,15 @@ func TestDiffCommand(t *testing.T) {
 	dir := fixtures(t)
 	p := func(n string) string { return filepath.Join(dir, n) }
 
-	code, out, _ := runCLI(t, nil, "diff", p("plain.tar.gz"), p("copy.tar.gz"))
+	code, out, _ := run(t, nil, "diff", p("plain.tar.gz"), p("copy.tar.gz"))
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "identical (same bytes)")
 
-	code, out, _ = runCLI(t, nil, "diff", p("plain.tar.gz"), p("named.tar.gz"))
+	code, out, _ = run(t, nil, "diff", p("plain.tar.gz"), p("named.tar.gz"))
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, `tar streams identical, compression differs: gzip FLG 0x00 -> 0x08, gzip FNAME "" -> "p.tar", gzip MTIME 0 -> 1600000000`)
 
-	code, out, _ = runCLI(t, nil, "diff", "--json", p("plain.tar.gz"), p("named.tar.gz"))
+	code, out, _ = run(t, nil, "diff", "--json", p("plain.tar.gz"), p("named.tar.gz"))
 	assert.Equal(t, 1, code)
 	var doc struct {
 		Version      int  `json:"version"`
@@ -80,19 +70,19 @@ func TestDiffCommand(t *testing.T) {
 	assert.Equal(t, "compression", doc.Findings[2].Kind)
 	assert.Equal(t, "gzip MTIME", doc.Findings[2].Field)
 
-	code, out, _ = runCLI(t, nil, "diff", "--markdown", p("p.tar"), p("named.tar.gz"))
+	code, out, _ = run(t, nil, "diff", "--markdown", p("p.tar"), p("named.tar.gz"))
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "| compression |  | format | `none` | `gzip` |  |\n")
 
-	code, _, errOut := runCLI(t, nil, "diff", p("notes.txt"), p("p.tar"))
+	code, _, errOut := run(t, nil, "diff", p("notes.txt"), p("p.tar"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "verify-release: error: "+p("notes.txt")+": tarball: not a tar archive")
 
-	code, _, errOut = runCLI(t, nil, "diff", p("p.tar"))
+	code, _, errOut = run(t, nil, "diff", p("p.tar"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "want two archives")
 
-	code, out, _ = runCLI(t, nil, "diff", "--help")
+	code, out, _ = run(t, nil, "diff", "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "Examples:")
 	assert.Contains(t, out, "-max-diff-lines")
@@ -103,7 +93,7 @@ func TestNormalizeCommand(t *testing.T) {
 	p := func(n string) string { return filepath.Join(dir, n) }
 	env := map[string]string{"SOURCE_DATE_EPOCH": "1234567890"}
 	for _, out := range []string{"n1.tar.gz", "n2.tar.gz"} {
-		code, _, errOut := runCLI(t, env, "normalize", p("named.tar.gz"), "-o", p(out), "--sort", "--owner", "root", "--mode-normalize", "--compress", "gzip-9")
+		code, _, errOut := run(t, env, "normalize", p("named.tar.gz"), "-o", p(out), "--sort", "--owner", "root", "--mode-normalize", "--compress", "gzip-9")
 		require.Equal(t, 0, code, errOut)
 	}
 	a, err := os.ReadFile(p("n1.tar.gz"))
@@ -122,7 +112,7 @@ func TestNormalizeCommand(t *testing.T) {
 	require.NoError(t, err)
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	code, _, errOut := runCLI(t, nil, "normalize", p("notes.txt"), "-o", p("bad.tar"))
+	code, _, errOut := run(t, nil, "normalize", p("notes.txt"), "-o", p("bad.tar"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, p("notes.txt"))
 	assert.NoFileExists(t, p("bad.tar"))
@@ -133,12 +123,12 @@ func TestNormalizeCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, still)
 
-	code, _, errOut = runCLI(t, nil, "normalize", p("p.tar"), "-o", p("x.tar"), "--compress", "lz4")
+	code, _, errOut = run(t, nil, "normalize", p("p.tar"), "-o", p("x.tar"), "--compress", "lz4")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--compress")
-	code, _, _ = runCLI(t, nil, "normalize", p("p.tar"), "-o", p("p.tar"))
+	code, _, _ = run(t, nil, "normalize", p("p.tar"), "-o", p("p.tar"))
 	assert.Equal(t, 2, code)
-	code, _, errOut = runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, "normalize", p("p.tar"), "-o", p("x.tar"))
+	code, _, errOut = run(t, map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, "normalize", p("p.tar"), "-o", p("x.tar"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "SOURCE_DATE_EPOCH")
 }
@@ -146,19 +136,19 @@ func TestNormalizeCommand(t *testing.T) {
 func TestChecksumCommand(t *testing.T) {
 	dir := fixtures(t)
 	files := []string{filepath.Join(dir, "plain.tar.gz"), filepath.Join(dir, "p.tar")}
-	code, out, errOut := runCLI(t, nil, append([]string{"checksum"}, files...)...)
+	code, out, errOut := run(t, nil, append([]string{"checksum"}, files...)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, shell(t, dir, "sha256sum "+strings.Join(files, " ")), out)
 
-	code, out, errOut = runCLI(t, nil, "checksum", "--tar", files[0])
+	code, out, errOut = run(t, nil, "checksum", "--tar", files[0])
 	require.Equal(t, 0, code, errOut)
 	fileSum := strings.Fields(shell(t, dir, "sha256sum plain.tar.gz"))[0]
 	tarSum := strings.Fields(shell(t, dir, "gzip -dc plain.tar.gz | sha256sum"))[0]
 	assert.Equal(t, fileSum+"  "+files[0]+"\n"+tarSum+"  "+files[0]+" (tar)\n", out)
 
-	code, _, errOut = runCLI(t, nil, "checksum", "--tar", filepath.Join(dir, "notes.txt"))
+	code, _, errOut = run(t, nil, "checksum", "--tar", filepath.Join(dir, "notes.txt"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "notes.txt: tarball: not a tar archive")
-	code, _, _ = runCLI(t, nil, "checksum")
+	code, _, _ = run(t, nil, "checksum")
 	assert.Equal(t, 2, code)
 }
