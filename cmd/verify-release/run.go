@@ -14,6 +14,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/runner"
+	"gitlab.com/verify-release/verify-release/pkg/source"
 )
 
 func init() {
@@ -252,6 +253,12 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 		}
 	} else {
 		printSummary(c.Stdout, rep)
+	}
+	if errors.Is(runErr, source.ErrFetch) {
+		return withHint(runErr, "pass --repo DIR with a local clone or mirror of "+r.Source.Git)
+	}
+	if errors.Is(runErr, runner.ErrUnpinned) {
+		return withHint(runErr, "run 'verify-release pin RECIPE.toml' where the registry is reachable, or use --image-archive FILE")
 	}
 	if runErr != nil {
 		return runErr

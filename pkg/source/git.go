@@ -22,6 +22,8 @@ var (
 	ErrUnknownRef = errors.New("source: unknown ref")
 	// ErrNotRepository is matched when a directory is not a git repository.
 	ErrNotRepository = errors.New("source: not a git repository")
+	// ErrFetch is matched when a repository cannot be cloned or updated.
+	ErrFetch = errors.New("source: cannot fetch the repository")
 )
 
 // MovedTagError says a tag no longer resolves to the pinned commit.
@@ -131,7 +133,7 @@ func Mirror(ctx context.Context, url, cacheDir string) (string, error) {
 	defer unlock()
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		if _, err := git(ctx, dir, "fetch", "--quiet", "--prune", "--tags", "--force", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"); err != nil {
-			return "", fmt.Errorf("source: updating mirror of %s: %w", url, err)
+			return "", fmt.Errorf("%w: updating the mirror of %s: %w", ErrFetch, url, err)
 		}
 		return dir, nil
 	}
@@ -139,7 +141,7 @@ func Mirror(ctx context.Context, url, cacheDir string) (string, error) {
 	os.RemoveAll(tmp)
 	if _, err := git(ctx, "", "clone", "--quiet", "--mirror", "--", url, tmp); err != nil {
 		os.RemoveAll(tmp)
-		return "", fmt.Errorf("source: cloning %s: %w", url, err)
+		return "", fmt.Errorf("%w: cloning %s: %w", ErrFetch, url, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
