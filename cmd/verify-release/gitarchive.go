@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -155,10 +156,15 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	summary := c.Stdout
-	if o.Output == "-" {
+	switch {
+	case o.Output == "-":
 		summary = c.Stderr
 		err = write(c.Stdout)
-	} else {
+	case isSpecialFile(o.Output):
+		// A device or FIFO (/dev/null, a pipe) is written in place: an
+		// atomic rename would replace it with a regular file.
+		err = writeSpecial(o.Output, write)
+	default:
 		err = atomicfile.Write(o.Output, write)
 	}
 	if err != nil {
@@ -241,4 +247,22 @@ func gitarchiveHint(err error, repo, ref string) error {
 		return usagef("gitarchive", "%v", err)
 	}
 	return err
+}
+
+// isSpecialFile reports whether path exists and is not a regular file.
+func isSpecialFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.Mode().IsRegular() && !st.IsDir()
+}
+
+func writeSpecial(path string, fn func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -66,6 +66,13 @@ func TestGitarchiveCommand(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, gaGit(t, dir, "archive", "--prefix=proj-1.0/", "v1.0"), got)
 
+	// A device is written in place, not replaced by a rename.
+	code, _, stderr = run(t, nil, "gitarchive", "--repo", dir, "v1.0", "-o", os.DevNull)
+	require.Equal(t, exitOK, code, stderr)
+	st, err := os.Stat(os.DevNull)
+	require.NoError(t, err)
+	require.Equal(t, os.ModeCharDevice|os.ModeDevice, st.Mode().Type(), "/dev/null is still a device")
+
 	// Forge preset with its compressor, to stdout.
 	code, stdout, stderr = run(t, nil, "gitarchive", "--repo", dir, "v1.0", "--forge", "github", "--project", "proj", "-o", "-")
 	require.Equal(t, exitOK, code, stderr)

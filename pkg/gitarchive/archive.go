@@ -37,7 +37,22 @@ func Write(ctx context.Context, w io.Writer, repoDir, ref string, opts ...Option
 	if err != nil {
 		return nil, err
 	}
+	// Read the configuration and look for .gitattributes files while the
+	// ref is resolved.
+	var cfg *repoConfig
+	cfgErr := make(chan error, 1)
+	go func() {
+		var err error
+		cfg, err = readConfig(ctx, g)
+		cfgErr <- err
+	}()
+	inTree := make(chan bool, 1)
+	go func() { inTree <- treeHasAttributes(ctx, g, ref) }()
 	t, err := resolve(ctx, g, ref)
+	if cerr := <-cfgErr; err == nil && cerr != nil {
+		err = cerr
+	}
+	hasAttrs := <-inTree
 	if err != nil {
 		return nil, err
 	}
@@ -52,15 +67,11 @@ func Write(ctx context.Context, w io.Writer, repoDir, ref string, opts ...Option
 	default:
 		return nil, fmt.Errorf("%w: %q names tree %s", ErrNoMtime, ref, t.tree)
 	}
-	cfg, err := readConfig(ctx, g)
-	if err != nil {
-		return nil, err
-	}
 	info := &Info{Commit: t.commit, Tree: t.tree, Mtime: time.Unix(int64(mtime), 0).UTC()}
 	if mtime > 1<<62 {
 		info.Mtime = time.Time{}
 	}
-	a := &archiver{g: g, t: t, cfg: cfg, o: o, mtime: mtime}
+	a := &archiver{g: g, t: t, cfg: cfg, o: o, mtime: mtime, attrs: hasAttrs || attributeFilesExist(g, cfg)}
 	if o.compression == CompressNone {
 		return info, a.write(ctx, w)
 	}
@@ -73,18 +84,23 @@ func Write(ctx context.Context, w io.Writer, repoDir, ref string, opts ...Option
 		pw.CloseWithError(werr)
 	}()
 	cerr := Compress(ctx, w, pr, o.compression, o.level)
-	pr.CloseWithError(errors.New("gitarchive: compressor stopped"))
+	pr.CloseWithError(errCompressorStopped)
 	<-done
-	if werr != nil {
-		return nil, werr
-	}
-	if cerr != nil {
+	switch {
+	case werr != nil && !errors.Is(werr, errCompressorStopped):
+		return nil, werr // the archive failed (the compressor saw its error)
+	case cerr != nil:
 		return nil, cerr
+	case werr != nil:
+		return nil, werr
 	}
 	return info, nil
 }
 
+var errCompressorStopped = errors.New("gitarchive: compressor stopped")
+
 type archiver struct {
+	attrs bool // whether any attributes can apply (else check-attr is skipped)
 	g     *gitRunner
 	t     *target
 	cfg   *repoConfig
@@ -107,21 +123,25 @@ func (e *treeEntry) isBlob() bool {
 	return e.mode&0o170000 == 0o100000 || e.mode&0o170000 == 0o120000
 }
 
-func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
-	ctx, cancel := context.WithCancel(ctx)
+func (a *archiver) write(parent context.Context, w io.Writer) (err error) {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	tmp, err := os.MkdirTemp("", "gitarchive-index-*")
-	if err != nil {
-		return fmt.Errorf("gitarchive: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	indexEnv := []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}
-	// git archive reads attributes from an index made of the archived tree
-	// (plus info/attributes and the global files); so does check-attr --cached.
-	if rt, err := a.g.start(ctx, indexEnv, false, "read-tree", a.t.tree); err != nil {
-		return err
-	} else {
+	var indexEnv []string
+	if a.attrs {
+		tmp, err := os.MkdirTemp("", "gitarchive-index-*")
+		if err != nil {
+			return fmt.Errorf("gitarchive: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		indexEnv = []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}
+		// git archive reads attributes from an index made of the archived
+		// tree (plus info/attributes and the global files); so does
+		// check-attr --cached.
+		rt, err := a.g.start(ctx, indexEnv, false, "read-tree", a.t.tree)
+		if err != nil {
+			return err
+		}
 		_, _ = io.Copy(io.Discard, rt.stdout)
 		if err := rt.wait(); err != nil {
 			return objectErr(a.t.tree, "", err)
@@ -133,11 +153,14 @@ func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
 		return err
 	}
 	defer ls.kill()
-	ca, err := a.g.start(ctx, indexEnv, true, append([]string{"check-attr", "--cached", "-z", "--stdin"}, attrNames...)...)
-	if err != nil {
-		return err
+	var ca *proc
+	if a.attrs {
+		ca, err = a.g.start(ctx, indexEnv, true, append([]string{"check-attr", "--cached", "-z", "--stdin"}, attrNames...)...)
+		if err != nil {
+			return err
+		}
+		defer ca.kill()
 	}
-	defer ca.kill()
 	// Blobs are read by several cat-file processes in turn, so inflating and
 	// delta resolution run in parallel while the tar is written in order.
 	workers := make([]*catFile, catFileWorkers())
@@ -148,7 +171,7 @@ func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
 		}
 		defer p.kill()
 		growPipe(p.stdout)
-		workers[i] = &catFile{p: p, w: bufio.NewWriterSize(p.stdin, 16<<10), r: bufio.NewReaderSize(p.stdout, 64<<10)}
+		workers[i] = &catFile{p: p, w: bufio.NewWriterSize(p.stdin, 16<<10), r: bufio.NewReaderSize(p.stdout, 64<<10), outFD: fdOf(p.stdout)}
 	}
 
 	var wg sync.WaitGroup
@@ -156,14 +179,24 @@ func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
 	chA := make(chan []*treeEntry, 8)
 	chB := make(chan []*treeEntry, 8)
 	wg.Add(2)
-	go func() { defer wg.Done(); errs <- a.list(ctx, ls, ca, chA) }()
-	go func() { defer wg.Done(); errs <- a.filter(ctx, ca, workers, chA, chB) }()
+	// A failing stage cancels the others (and kills the git processes).
+	stage := func(f func() error) {
+		defer wg.Done()
+		if err := f(); err != nil {
+			errs <- err
+			cancel()
+		}
+	}
+	go stage(func() error { return a.list(ctx, ls, ca, chA) })
+	go stage(func() error { return a.filter(ctx, ca, workers, chA, chB) })
 
 	err = a.emit(ctx, w, workers, chB)
 	if err != nil {
 		cancel()
 		ls.kill()
-		ca.kill()
+		if ca != nil {
+			ca.kill()
+		}
 		for _, cf := range workers {
 			cf.p.kill()
 		}
@@ -171,14 +204,12 @@ func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
 	wg.Wait()
 	close(errs)
 	for e := range errs {
-		if err == nil && e != nil {
+		// Keep the first real failure, not the cancellation it caused.
+		if err == nil || (errors.Is(err, context.Canceled) && parent.Err() == nil && !errors.Is(e, context.Canceled)) {
 			err = e
 		}
 	}
 	if err != nil {
-		if ctx.Err() != nil && context.Cause(ctx) != nil && errors.Is(err, context.Canceled) {
-			return err
-		}
 		return err
 	}
 	for _, cf := range workers {
@@ -186,7 +217,10 @@ func (a *archiver) write(ctx context.Context, w io.Writer) (err error) {
 			return err
 		}
 	}
-	return ca.wait()
+	if ca != nil {
+		return ca.wait()
+	}
+	return nil
 }
 
 // batchSize is how many entries move between pipeline stages at once.
@@ -198,7 +232,10 @@ const batchSize = 256
 func (a *archiver) list(ctx context.Context, ls, ca *proc, out chan<- []*treeEntry) error {
 	defer close(out)
 	r := bufio.NewReaderSize(ls.stdout, 64<<10)
-	aw := bufio.NewWriterSize(ca.stdin, 64<<10)
+	aw := bufio.NewWriterSize(io.Discard, 64<<10)
+	if ca != nil {
+		aw = bufio.NewWriterSize(ca.stdin, 64<<10)
+	}
 	var batch []*treeEntry
 	flush := func() error {
 		if len(batch) == 0 {
@@ -248,7 +285,9 @@ func (a *archiver) list(ctx context.Context, ls, ca *proc, out chan<- []*treeEnt
 	if err := flush(); err != nil {
 		return err
 	}
-	ca.stdin.Close()
+	if ca != nil {
+		ca.stdin.Close()
+	}
 	if err := ls.wait(); err != nil {
 		return objectErr(a.t.tree, "", err)
 	}
@@ -273,17 +312,25 @@ func parseLsTree(rec []byte) (*treeEntry, error) {
 // before their batch is handed on.
 func (a *archiver) filter(ctx context.Context, ca *proc, workers []*catFile, in <-chan []*treeEntry, out chan<- []*treeEntry) error {
 	defer close(out)
-	r := bufio.NewReaderSize(ca.stdout, 64<<10)
+	var r *bufio.Reader
+	if ca != nil {
+		r = bufio.NewReaderSize(ca.stdout, 64<<10)
+	}
 	ignored := ""
 	next := 0
 	for batch := range in {
 		kept := batch[:0]
 		for _, e := range batch {
-			at, err := readAttrs(r, e)
-			if err != nil {
-				return a.procErr(ctx, ca, err)
+			if r != nil {
+				at, err := readAttrs(r, e)
+				if err != nil {
+					return a.procErr(ctx, ca, err)
+				}
+				e.attrs = at
+			} else {
+				e.attrs = noAttrs
 			}
-			e.attrs = at
+			at := e.attrs
 			if ignored != "" && strings.HasPrefix(e.path, ignored) {
 				continue
 			}
@@ -334,6 +381,9 @@ func (a *archiver) procErr(ctx context.Context, p *proc, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if p == nil {
+		return err
+	}
 	if perr := p.wait(); perr != nil {
 		return objectErr("", "", perr)
 	}
@@ -359,7 +409,7 @@ func objectErr(oid, path string, err error) error {
 // emit writes the tar stream.
 func (a *archiver) emit(ctx context.Context, w io.Writer, workers []*catFile, in <-chan []*treeEntry) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	tw := &tarWriter{w: bw}
+	tw := &tarWriter{w: bw, bw: bw, dstFD: fdOf(w)}
 	mtime, err := tw.writeGlobalHeader(a.t.commit, a.mtime)
 	if err != nil {
 		return err
@@ -405,7 +455,7 @@ func (a *archiver) emitBatch(ctx context.Context, tw *tarWriter, workers []*catF
 			if err != nil {
 				return err
 			}
-			if err := a.writeBlob(ctx, tw, cr, e, path, size, mtime, sub); err != nil {
+			if err := a.writeBlob(ctx, tw, workers, e, path, size, mtime, sub); err != nil {
 				return err
 			}
 			if b, err := cr.ReadByte(); err != nil || b != '\n' {
@@ -452,7 +502,8 @@ func (a *archiver) blobHeader(ctx context.Context, cf *proc, cr *bufio.Reader, e
 	return size, nil
 }
 
-func (a *archiver) writeBlob(ctx context.Context, tw *tarWriter, cr *bufio.Reader, e *treeEntry, path string, size, mtime uint64, sub *substituter) error {
+func (a *archiver) writeBlob(ctx context.Context, tw *tarWriter, workers []*catFile, e *treeEntry, path string, size, mtime uint64, sub *substituter) error {
+	cr := workers[e.worker].r
 	ent := &entry{oid: e.oid, path: path, mode: e.mode, size: size}
 	if e.mode&0o170000 == 0o120000 {
 		ent.link = make([]byte, size)
@@ -474,7 +525,7 @@ func (a *archiver) writeBlob(ctx context.Context, tw *tarWriter, cr *bufio.Reade
 		if err := tw.writeEntryHeader(ent, a.cfg.umask, mtime); err != nil {
 			return err
 		}
-		n, err := io.CopyN(tw, cr, int64(size))
+		n, err := a.copyBlob(tw, workers[e.worker], int64(size))
 		if err != nil {
 			if tw.err != nil {
 				return tw.err
@@ -526,16 +577,42 @@ func (a *archiver) missing(ctx context.Context, e *treeEntry) error {
 
 // catFile is one git cat-file --batch process.
 type catFile struct {
-	p *proc
-	w *bufio.Writer
-	r *bufio.Reader
+	p     *proc
+	w     *bufio.Writer
+	r     *bufio.Reader
+	outFD int // descriptor of p.stdout, -1 if unknown
 }
 
-// catFileWorkers is the number of cat-file processes: two when there is
-// more than one CPU.
-func catFileWorkers() int {
-	if runtime.NumCPU() > 1 {
-		return 2
+// spliceMin is the blob size from which content is spliced from cat-file
+// to the output without passing through user space.
+const spliceMin = 128 << 10
+
+// copyBlob copies a blob's n content bytes from cf to tw: through memory,
+// or with splice(2) when both ends are descriptors that allow it.
+func (a *archiver) copyBlob(tw *tarWriter, cf *catFile, n int64) (int64, error) {
+	if tw.dstFD < 0 || cf.outFD < 0 || n < spliceMin {
+		return io.CopyN(tw, cf.r, n)
 	}
-	return 1
+	// Bytes already read into the buffer go first.
+	k, err := io.CopyN(tw, cf.r, min(int64(cf.r.Buffered()), n))
+	if err != nil {
+		return k, err
+	}
+	if err := tw.bw.Flush(); err != nil {
+		return k, err
+	}
+	m, err := spliceN(tw.dstFD, cf.outFD, n-k)
+	tw.offset += m
+	if errors.Is(err, errNoSplice) {
+		tw.dstFD = -1
+		m2, err := io.CopyN(tw, cf.r, n-k)
+		return k + m2, err
+	}
+	return k + m, err
+}
+
+// catFileWorkers is the number of cat-file processes: one per CPU, at
+// most four.
+func catFileWorkers() int {
+	return min(max(runtime.NumCPU(), 1), 4)
 }

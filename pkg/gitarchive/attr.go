@@ -3,7 +3,12 @@ package gitarchive
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -235,4 +240,68 @@ func gatherStats(buf []byte) textStat {
 // isBinary is convert.c's convert_is_binary.
 func (s textStat) isBinary() bool {
 	return s.lonecr > 0 || s.nul > 0 || (s.printable>>7) < s.nonprintable
+}
+
+// noAttrs is the answer for every path when no attribute source exists.
+var noAttrs = attrs{text: "unspecified", eol: "unspecified", crlf: "unspecified", filter: "unspecified", encoding: "unspecified"}
+
+// treeHasAttributes reports whether the tree of ref has a .gitattributes
+// file anywhere (true when unsure).
+func treeHasAttributes(ctx context.Context, g *gitRunner, ref string) bool {
+	p, err := g.start(ctx, nil, false, "ls-tree", "-r", "-z", "--name-only", "--full-tree", "--end-of-options", ref)
+	if err != nil {
+		return true
+	}
+	defer p.kill()
+	r := bufio.NewReaderSize(p.stdout, 64<<10)
+	found := false
+	for {
+		name, err := r.ReadSlice(0)
+		if err == bufio.ErrBufferFull {
+			// A name longer than the buffer: read the rest of it.
+			rest, rerr := r.ReadBytes(0)
+			if rerr != nil {
+				return true
+			}
+			name = append(append([]byte(nil), name...), rest...)
+			err = nil
+		}
+		if err != nil {
+			break
+		}
+		name = name[:len(name)-1]
+		if bytes.Equal(name, []byte(".gitattributes")) || bytes.HasSuffix(name, []byte("/.gitattributes")) {
+			found = true
+			break
+		}
+	}
+	if found {
+		return true
+	}
+	return p.wait() != nil
+}
+
+// attributeFilesExist reports whether an attribute file outside the tree
+// exists: $GIT_COMMON_DIR/info/attributes, the global file
+// (core.attributesFile or $XDG_CONFIG_HOME/git/attributes) or the system
+// file /etc/gitattributes.
+func attributeFilesExist(g *gitRunner, cfg *repoConfig) bool {
+	files := []string{filepath.Join(g.commonDir, "info", "attributes")}
+	if os.Getenv("GIT_ATTR_NOSYSTEM") == "" {
+		files = append(files, "/etc/gitattributes")
+	}
+	switch {
+	case cfg.attributesFile != "":
+		files = append(files, cfg.attributesFile)
+	case os.Getenv("XDG_CONFIG_HOME") != "":
+		files = append(files, filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "git", "attributes"))
+	case os.Getenv("HOME") != "":
+		files = append(files, filepath.Join(os.Getenv("HOME"), ".config", "git", "attributes"))
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }

@@ -165,3 +165,35 @@ func TestSHA256Repository(t *testing.T) {
 	compareWithGit(t, dir, "v2")
 	require.Contains(t, git(t, dir, "archive", "HEAD"), "comment="+commit)
 }
+
+// TestAttributeSources checks the attribute files outside the tree, which
+// decide whether check-attr runs at all.
+func TestAttributeSources(t *testing.T) {
+	setupEnv(t)
+	dir := newRepo(t)
+	writeFile(t, dir, "keep", "k\n", 0o644)
+	writeFile(t, dir, "drop1", "1\n", 0o644)
+	writeFile(t, dir, "drop2", "2\n", 0o644)
+	writeFile(t, dir, "drop3", "3\n", 0o644)
+	commitAll(t, dir, "c")
+	compareWithGit(t, dir, "HEAD")
+
+	xdg := os.Getenv("XDG_CONFIG_HOME")
+	writeFile(t, xdg, "git/attributes", "drop1 export-ignore\n", 0o644)
+	require.NotContains(t, git(t, dir, "archive", "HEAD"), "drop1")
+	compareWithGit(t, dir, "HEAD")
+
+	attrs := filepath.Join(t.TempDir(), "attrs")
+	require.NoError(t, os.WriteFile(attrs, []byte("drop2 export-ignore\n"), 0o644))
+	git(t, dir, "config", "core.attributesFile", attrs)
+	out := git(t, dir, "archive", "HEAD")
+	require.NotContains(t, out, "drop2")
+	require.Contains(t, out, "drop1", "core.attributesFile replaces the XDG file")
+	compareWithGit(t, dir, "HEAD")
+	git(t, dir, "config", "--unset", "core.attributesFile")
+	require.NoError(t, os.RemoveAll(filepath.Join(xdg, "git")))
+
+	writeFile(t, dir, ".git/info/attributes", "drop3 export-ignore\n", 0o644)
+	require.NotContains(t, git(t, dir, "archive", "HEAD"), "drop3")
+	compareWithGit(t, dir, "HEAD")
+}

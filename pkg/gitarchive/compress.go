@@ -91,12 +91,17 @@ func Compress(ctx context.Context, w io.Writer, r io.Reader, method string, leve
 func runFilter(ctx context.Context, w io.Writer, r io.Reader, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin = r
-	cmd.Stdout = w
+	ew := &errWriter{w: w}
+	cmd.Stdout = ew
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedBuffer{max: 4096, buf: &stderr}
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if ew.err != nil {
+			// Our writer failed and the compressor died of it.
+			return ew.err
 		}
 		var ee *exec.Error
 		if errors.As(err, &ee) {
@@ -189,4 +194,18 @@ func (z *zlibUnwrap) Write(p []byte) (int, error) {
 	}
 	z.tail = append(z.tail[:0:0], buf...)
 	return total, nil
+}
+
+// errWriter remembers the first error of w.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }

@@ -3,6 +3,7 @@ package gitarchive
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,5 +94,39 @@ func TestMissingAndCorruptObjects(t *testing.T) {
 			require.ErrorIs(t, err, tc.want, err.Error())
 			t.Log(err)
 		})
+	}
+}
+
+// failingWriter fails after n bytes, optionally canceling a context first.
+type failingWriter struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+var errSink = errors.New("sink full")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		if w.cancel != nil {
+			w.cancel()
+			return 0, context.Canceled
+		}
+		return 0, errSink
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+func TestWriterFailureAndCancel(t *testing.T) {
+	setupEnv(t)
+	dir := compressRepo(t)
+	for _, comp := range []string{CompressNone, CompressGzipN} {
+		_, err := Write(context.Background(), &failingWriter{n: 100000}, dir, "HEAD", WithCompression(comp, -1))
+		require.ErrorIs(t, err, errSink, comp)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err = Write(ctx, &failingWriter{n: 100000, cancel: cancel}, dir, "HEAD", WithCompression(comp, -1))
+		require.ErrorIs(t, err, context.Canceled, comp)
+		cancel()
 	}
 }

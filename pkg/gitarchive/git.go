@@ -14,9 +14,10 @@ import (
 // gitRunner runs git commands in one repository with a clean environment:
 // variables that would redirect git away from the repository are dropped.
 type gitRunner struct {
-	bin string
-	dir string
-	env []string
+	bin       string
+	dir       string
+	env       []string
+	commonDir string // $GIT_COMMON_DIR, set by openRepo
 }
 
 func newGitRunner(bin, dir string) *gitRunner {
@@ -39,7 +40,6 @@ func (g *gitRunner) command(ctx context.Context, extraEnv []string, args ...stri
 	cmd := exec.CommandContext(ctx, g.bin, args...)
 	cmd.Dir = g.dir
 	cmd.Env = append(append([]string(nil), g.env...), extraEnv...)
-	cmd.WaitDelay = 0
 	return cmd
 }
 
@@ -60,12 +60,26 @@ func (g *gitRunner) wrapErr(ctx context.Context, args []string, err error, stder
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	msg := strings.TrimSpace(stderr)
-	if msg == "" {
-		msg = err.Error()
-	}
-	return fmt.Errorf("%w: git %s: %s", ErrGit, strings.Join(args, " "), msg)
+	return &GitError{Args: args, Stderr: strings.TrimSpace(stderr), Err: err}
 }
+
+// GitError is a failed git command; errors.Is(err, ErrGit) is true and the
+// underlying *exec.ExitError is reachable with errors.As.
+type GitError struct {
+	Args   []string
+	Stderr string // git's message (truncated)
+	Err    error
+}
+
+func (e *GitError) Error() string {
+	msg := e.Stderr
+	if msg == "" {
+		msg = e.Err.Error()
+	}
+	return fmt.Sprintf("%v: git %s: %s", ErrGit, strings.Join(e.Args, " "), msg)
+}
+
+func (e *GitError) Unwrap() []error { return []error{ErrGit, e.Err} }
 
 // proc is a running git process with piped stdin/stdout.
 type proc struct {

@@ -1,11 +1,15 @@
 package gitarchive
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -28,7 +32,7 @@ func openRepo(ctx context.Context, gitBin, dir string) (*gitRunner, error) {
 		return nil, fmt.Errorf("%w: %s: not a directory", ErrNotRepository, dir)
 	}
 	g := newGitRunner(gitBin, dir)
-	out, err := g.output(ctx, "rev-parse", "--is-bare-repository", "--show-prefix")
+	out, err := g.output(ctx, "rev-parse", "--git-common-dir", "--is-bare-repository", "--show-prefix")
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -36,62 +40,83 @@ func openRepo(ctx context.Context, gitBin, dir string) (*gitRunner, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrNotRepository, dir, err)
 	}
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) >= 2 && lines[0] == "false" && lines[1] != "" {
+	if len(lines) >= 3 && lines[1] == "false" && lines[2] != "" {
 		// git archive run in a subdirectory archives only that subdirectory;
 		// require the top so the result does not depend on where we stand.
-		return nil, fmt.Errorf("%w: %s is a subdirectory (%s) of a working tree, not its top", ErrNotRepository, dir, strings.TrimSuffix(lines[1], "/"))
+		return nil, fmt.Errorf("%w: %s is a subdirectory (%s) of a working tree, not its top", ErrNotRepository, dir, strings.TrimSuffix(lines[2], "/"))
+	}
+	g.commonDir = lines[0]
+	if !filepath.IsAbs(g.commonDir) {
+		g.commonDir = filepath.Join(dir, g.commonDir)
 	}
 	return g, nil
 }
 
 // resolve finds the tree and commit for ref the way git archive does:
 // tags are peeled to their commit, a tree (or a tag of a tree) has no commit.
+// One cat-file --batch answers both peelings and returns the commit.
 func resolve(ctx context.Context, g *gitRunner, ref string) (*target, error) {
-	if ref == "" || strings.ContainsAny(ref, "\x00\n") {
+	if ref == "" || strings.ContainsAny(ref, "\x00\n") || strings.TrimSpace(ref) != ref {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownRef, ref)
 	}
-	out, err := g.output(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", ref)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	name := ref
+	if strings.Contains(ref, ":") {
+		// REV:PATH names a tree; "REV:PATH^{tree}" would be a path.
+		out, err := g.output(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", ref)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("%w: %q in %s", ErrUnknownRef, ref, g.dir)
 		}
-		return nil, fmt.Errorf("%w: %q in %s", ErrUnknownRef, ref, g.dir)
+		name = strings.TrimSpace(string(out))
 	}
-	oid := strings.TrimSpace(string(out))
-	p, err := g.start(ctx, nil, true, "cat-file", "--batch-check")
+	p, err := g.start(ctx, nil, true, "cat-file", "--batch")
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(p.stdin, "%s^{tree}\n%s^{commit}\n", oid, oid)
+	defer p.kill()
+	fmt.Fprintf(p.stdin, "%s^{tree}\n%s^{commit}\n", name, name)
 	p.stdin.Close()
-	var buf bytes.Buffer
-	_, rerr := buf.ReadFrom(p.stdout)
-	if err := p.wait(); err != nil {
-		return nil, err
-	}
-	if rerr != nil {
-		return nil, rerr
-	}
-	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
-	if len(lines) != 2 {
-		return nil, fmt.Errorf("%w: unexpected cat-file output %q", ErrGit, buf.String())
+	r := bufio.NewReader(p.stdout)
+	read := func() (oid, typ string, body []byte, err error) {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return "", "", nil, fmt.Errorf("%w: cat-file: %w", ErrGit, err)
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return "", "", nil, nil // "NAME missing" or "NAME ambiguous"
+		}
+		n, err := strconv.ParseUint(f[2], 10, 64)
+		if err != nil {
+			return "", "", nil, fmt.Errorf("%w: cat-file: %q", ErrGit, line)
+		}
+		body = make([]byte, n+1)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return "", "", nil, fmt.Errorf("%w: cat-file: %w", ErrGit, err)
+		}
+		return f[0], f[1], body[:n], nil
 	}
 	t := &target{}
-	f := strings.Fields(lines[0])
-	if len(f) != 3 || f[1] != "tree" {
-		if strings.HasSuffix(lines[0], " missing") {
-			return nil, fmt.Errorf("%w: %q is not a tree-ish in %s (or its objects are missing)", ErrUnknownRef, ref, g.dir)
+	oid, typ, _, err := read()
+	if err == nil && typ == "tree" {
+		t.tree = oid
+		var body []byte
+		oid, typ, body, err = read()
+		if err == nil && typ == "commit" {
+			t.commit = oid
+			t.commitTime = parseCommitDate(body)
 		}
-		return nil, fmt.Errorf("%w: %q: %s", ErrUnknownRef, ref, lines[0])
 	}
-	t.tree = f[0]
-	if f := strings.Fields(lines[1]); len(f) == 3 && f[1] == "commit" {
-		t.commit = f[0]
-		body, err := g.output(ctx, "cat-file", "commit", t.commit)
-		if err != nil {
-			return nil, &ObjectError{OID: t.commit, Err: ErrCorruptObject}
-		}
-		t.commitTime = parseCommitDate(body)
+	if werr := p.wait(); werr != nil {
+		return nil, objectErr(oid, "", werr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.tree == "" {
+		return nil, fmt.Errorf("%w: %q is not a commit, tag or tree in %s", ErrUnknownRef, ref, g.dir)
 	}
 	return t, nil
 }
@@ -177,17 +202,19 @@ type repoConfig struct {
 	autocrlf          string // "false", "true", "input"
 	eolCRLF           bool   // core.eol=crlf
 	filterDrivers     map[string]bool
+	attributesFile    string // core.attributesFile, "" if unset
 	objectFormatHexSz int
 }
 
 func readConfig(ctx context.Context, g *gitRunner) (*repoConfig, error) {
 	c := &repoConfig{umask: 0o002, bigFileThreshold: 512 << 20, autocrlf: "false", filterDrivers: map[string]bool{}}
-	out, err := g.output(ctx, "config", "-z", "--get-regexp", `^(tar\.umask|core\.bigfilethreshold|core\.autocrlf|core\.eol|filter\..*\.(smudge|process))$`)
-	if err != nil && len(out) == 0 && !strings.Contains(err.Error(), "exit status 1") {
+	out, err := g.output(ctx, "config", "-z", "--get-regexp", `^(tar\.umask|core\.bigfilethreshold|core\.autocrlf|core\.eol|core\.attributesfile|filter\..*\.(smudge|process))$`)
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
 		// exit status 1 means no key matched
 		return nil, err
 	}
-	var haveUmask, haveBig bool
+	var haveUmask, haveBig, haveAttrFile bool
 	for _, rec := range strings.Split(string(out), "\x00") {
 		if rec == "" {
 			continue
@@ -221,6 +248,8 @@ func readConfig(ctx context.Context, g *gitRunner) (*repoConfig, error) {
 					c.autocrlf = "false"
 				}
 			}
+		case key == "core.attributesfile":
+			haveAttrFile = true
 		case key == "core.eol":
 			c.eolCRLF = strings.EqualFold(val, "crlf")
 		case strings.HasPrefix(key, "filter."):
@@ -239,6 +268,13 @@ func readConfig(ctx context.Context, g *gitRunner) (*repoConfig, error) {
 			return nil, fmt.Errorf("gitarchive: tar.umask %q: %w", strings.TrimSpace(string(v)), err)
 		}
 		c.umask = uint32(n)
+	}
+	if haveAttrFile {
+		v, err := g.output(ctx, "config", "--path", "--get", "core.attributesFile")
+		if err != nil {
+			return nil, err
+		}
+		c.attributesFile = strings.TrimRight(string(v), "\n")
 	}
 	if haveBig {
 		v, err := g.output(ctx, "config", "--int", "--get", "core.bigfilethreshold")

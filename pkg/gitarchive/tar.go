@@ -1,6 +1,7 @@
 package gitarchive
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strconv"
@@ -52,6 +53,8 @@ type tarWriter struct {
 	w      io.Writer
 	offset int64 // bytes written so far
 	err    error
+	bw     *bufio.Writer // w, when content may be spliced past it
+	dstFD  int           // descriptor under bw, -1 if none
 }
 
 func (t *tarWriter) Write(p []byte) (int, error) {

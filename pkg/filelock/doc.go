@@ -1,0 +1,3 @@
+// Package filelock serialises processes that share a cache entry with
+// advisory flock(2) locks on a lock file.
+package filelock
