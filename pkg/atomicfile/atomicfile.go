@@ -12,13 +12,23 @@ import (
 // (safe to defer, a no-op after Commit) to remove the temporary file.
 type File struct {
 	*os.File
-	dest string
-	done bool
+	dest    string
+	done    bool
+	inPlace bool // dest is a device or FIFO, written directly
 }
 
 // Create starts writing dest. The temporary file is created beside dest so
-// the final rename is atomic. perm is applied at Commit.
+// the final rename is atomic. When dest exists and is not a regular file
+// (a device such as /dev/null, a FIFO), it is written in place instead:
+// renaming over it would replace the device with a file.
 func Create(dest string) (*File, error) {
+	if st, err := os.Stat(dest); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		f, err := os.OpenFile(dest, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("creating %s: %w", dest, err)
+		}
+		return &File{File: f, dest: dest, inPlace: true}, nil
+	}
 	dir := filepath.Dir(dest)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".tmp-*")
 	if err != nil {
@@ -34,6 +44,12 @@ func (f *File) Commit() error {
 		return errors.New("atomicfile: already committed or aborted")
 	}
 	f.done = true
+	if f.inPlace {
+		if err := f.File.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", f.dest, err)
+		}
+		return nil
+	}
 	name := f.File.Name()
 	if err := f.File.Sync(); err != nil {
 		f.File.Close()
@@ -62,7 +78,9 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.File.Close()
-	os.Remove(f.File.Name())
+	if !f.inPlace {
+		os.Remove(f.File.Name())
+	}
 }
 
 // Write writes dest atomically from the output of fn.

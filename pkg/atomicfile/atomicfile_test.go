@@ -49,3 +49,14 @@ func TestCreateInMissingDir(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope")
 }
+
+// Writing to a device must not rename a file over it.
+func TestWriteToDeviceKeepsIt(t *testing.T) {
+	require.NoError(t, Write(os.DevNull, func(w io.Writer) error {
+		_, err := io.WriteString(w, "discarded")
+		return err
+	}))
+	st, err := os.Stat(os.DevNull)
+	require.NoError(t, err)
+	assert.NotZero(t, st.Mode()&os.ModeCharDevice, "/dev/null must still be a character device")
+}
