@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
+
+	"gitlab.com/verify-release/verify-release/pkg/filelock"
 )
 
 // Dir returns the default cache directory: $XDG_CACHE_HOME/verify-release
@@ -90,7 +91,7 @@ func Prune(ctx context.Context, dir string, opts ...Option) (*Result, error) {
 			return err
 		}
 		if lockPath != "" {
-			unlock, ok, err := tryLock(lockPath)
+			unlock, ok, err := filelock.TryLock(lockPath)
 			if err != nil {
 				return err
 			}
@@ -151,23 +152,6 @@ func Prune(ctx context.Context, dir string, opts ...Option) (*Result, error) {
 	sort.Slice(res.Removed, func(i, j int) bool { return res.Removed[i].Path < res.Removed[j].Path })
 	sort.Strings(res.Busy)
 	return res, nil
-}
-
-// tryLock takes the flock on path without waiting; ok is false when
-// another process holds it.
-func tryLock(path string) (unlock func(), ok bool, err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, false, fmt.Errorf("cache: lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("cache: lock %s: %w", path, err)
-	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, true, nil
 }
 
 // du is the size of the files below p.

@@ -9,14 +9,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"gitlab.com/verify-release/verify-release/pkg/filelock"
 )
 
 // Annotations on the cache's index.json entries.
@@ -79,27 +79,11 @@ func (c *Cache) Dir() string { return c.dir }
 
 // lock takes an exclusive flock on the cache, polling until ctx is done.
 func (c *Cache) lock(ctx context.Context) (func(), error) {
-	path := filepath.Join(c.dir, ".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	unlock, err := filelock.Lock(ctx, filepath.Join(c.dir, ".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("envpin: locking cache: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("envpin: locking cache %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("envpin: waiting for the cache lock %s: %w", path, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return unlock, nil
 }
 
 // Lookup returns the cached image pinned by digest after re-hashing its

@@ -12,8 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"gitlab.com/verify-release/verify-release/pkg/filelock"
 )
 
 var (
@@ -126,7 +127,7 @@ func Mirror(ctx context.Context, url, cacheDir string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("source: cache: %w", err)
 	}
-	unlock, err := lock(ctx, dir+".lock")
+	unlock, err := filelock.Lock(ctx, dir+".lock")
 	if err != nil {
 		return "", err
 	}
@@ -148,30 +149,6 @@ func Mirror(ctx context.Context, url, cacheDir string) (string, error) {
 		return "", fmt.Errorf("source: cache: %w", err)
 	}
 	return dir, nil
-}
-
-// lock takes an exclusive flock on path, waiting until ctx is done.
-func lock(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("source: lock %s: %w", path, err)
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("source: lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // Checkout clones repo into dst (which must not exist) and checks out
