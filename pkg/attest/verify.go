@@ -2,8 +2,6 @@ package attest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"gitlab.com/verify-release/verify-release/pkg/digest"
 	"gitlab.com/verify-release/verify-release/pkg/sign"
 )
 
@@ -87,7 +86,7 @@ func VerifyStatement(ctx context.Context, kr *sign.Keyring, statementPath, sigPa
 		v.VerificationResult = p.VerificationResult
 	}
 	for _, f := range subjectFiles {
-		sum, err := fileSHA256(ctx, f)
+		sum, err := digest.File(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -112,19 +111,6 @@ func VerifyStatement(ctx context.Context, kr *sign.Keyring, statementPath, sigPa
 		return v, &VerificationError{Statement: statementPath, err: ErrResultFailed, Detail: "the signature is valid, but the release did not verify"}
 	}
 	return v, nil
-}
-
-func fileSHA256(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, &ctxReader{ctx: ctx, r: f}); err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 type ctxReader struct {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"gitlab.com/verify-release/verify-release/pkg/digest"
 )
 
 // ErrFetch is matched when a published file cannot be fetched.
@@ -21,13 +23,13 @@ var ErrFetch = errors.New("runner: fetch failed")
 // downloading it when the cache has none or a corrupt one.
 func (x *run) fetchPinned(ctx context.Context, url, want string) (string, error) {
 	dst := filepath.Join(x.o.cacheDir, "files", want)
-	if got, err := sha256File(dst); err == nil && got == want {
+	if got, err := digest.File(ctx, dst); err == nil && got == want {
 		return dst, nil
 	}
 	if err := x.download(ctx, url, dst); err != nil {
 		return "", err
 	}
-	got, err := sha256File(dst)
+	got, err := digest.File(ctx, dst)
 	if err != nil {
 		return "", err
 	}
@@ -95,19 +97,6 @@ func (x *run) get(ctx context.Context, url, dst string) error {
 	})
 }
 
-func sha256File(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // published finds the published copy of a file: first in --published DIR,
 // then at the recipe-relative path, then at the URL. name is the file
 // name, rel the recipe-relative path, url the download URL. A cached
@@ -132,7 +121,7 @@ func (x *run) published(ctx context.Context, name, rel, url, want string) (path,
 	}
 	sum := sha256.Sum256([]byte(url))
 	dst := filepath.Join(x.o.cacheDir, "published", hex.EncodeToString(sum[:8]), name)
-	if got, err := sha256File(dst); err == nil && want != "" && got == want {
+	if got, err := digest.File(ctx, dst); err == nil && want != "" && got == want {
 		return dst, url, nil
 	}
 	x.event("", "fetch", "fetching %s", url)

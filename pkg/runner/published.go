@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"gitlab.com/verify-release/verify-release/pkg/digest"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/tarball"
@@ -19,7 +20,7 @@ func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact
 		x.warn("artifact %s: cannot diff against the published copy: %v", name, err)
 		return
 	}
-	sum, err := sha256File(pub)
+	sum, err := digest.File(ctx, pub)
 	if err != nil {
 		ra.Published = &report.Published{URL: a.URL, Error: err.Error()}
 		return

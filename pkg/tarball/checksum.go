@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"gitlab.com/verify-release/verify-release/pkg/digest"
 )
 
 // Checksum returns the hex SHA-256 of the file at path and of its
@@ -39,18 +41,7 @@ func Checksum(ctx context.Context, path string, opts ...Option) (file, tar strin
 }
 
 // FileSHA256 returns the hex SHA-256 of the file at path.
-func FileSHA256(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, &ctxReader{ctx: ctx, r: f}); err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func FileSHA256(ctx context.Context, path string) (string, error) { return digest.File(ctx, path) }
 
 type ctxReader struct {
 	ctx context.Context
