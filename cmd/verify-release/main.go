@@ -216,8 +216,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
-				return nil, flag.ErrHelp
+				return nil, flag.ErrHelp // the flag package already printed fs.Usage
 			}
 			return nil, usagef(fs.Name(), "%v", err)
 		}

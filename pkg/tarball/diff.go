@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -154,9 +155,12 @@ func fileSource(p string) source {
 	return source{name: p, open: func() (io.ReadCloser, error) { return os.Open(p) }}
 }
 
-// Diff compares two archive files member by member. It reads each file
-// twice at most: once for headers and hashes, and again only to extract
-// differing text members (bounded in size) for unified diffs.
+// Diff compares two archive files member by member. It reads both files
+// concurrently, comparing members as they arrive, so memory depends on the
+// findings and on how far the member orders diverge, not on the archive
+// size. Each file is read a second time only to extract differing text
+// members (bounded in size) for unified diffs, and only up to the last of
+// them.
 func Diff(ctx context.Context, a, b string, opts ...Option) (*DiffResult, error) {
 	return diffSources(ctx, fileSource(a), fileSource(b), opts...)
 }
@@ -165,10 +169,15 @@ func Diff(ctx context.Context, a, b string, opts ...Option) (*DiffResult, error)
 type scan struct {
 	info    FileInfo
 	archive *Archive
-	members []*Member
 }
 
-func scanSource(ctx context.Context, s source, o options, opts []Option) (*scan, error) {
+// scanBatch is how many members a scanning goroutine hands over at once.
+const scanBatch = 256
+
+// scanSource reads s to the end, sending its members in batches on out,
+// which it closes when done.
+func scanSource(ctx context.Context, s source, opts []Option, out chan<- []*Member) (*scan, error) {
+	defer close(out)
 	f, err := s.open()
 	if err != nil {
 		return nil, err
@@ -180,7 +189,7 @@ func scanSource(ctx context.Context, s source, o options, opts []Option) (*scan,
 		return nil, err
 	}
 	defer r.Close()
-	sc := &scan{}
+	batch := make([]*Member, 0, scanBatch)
 	for {
 		m, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -189,13 +198,20 @@ func scanSource(ctx context.Context, s source, o options, opts []Option) (*scan,
 		if err != nil {
 			return nil, err
 		}
-		sc.members = append(sc.members, m)
+		batch = append(batch, m)
+		if len(batch) == scanBatch {
+			out <- batch
+			batch = make([]*Member, 0, scanBatch)
+		}
+	}
+	if len(batch) > 0 {
+		out <- batch
 	}
 	if _, err := io.Copy(fh, f); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.name, err)
 	}
 	ar := r.Archive()
-	sc.archive = ar
+	sc := &scan{archive: ar}
 	sc.info = FileInfo{Name: s.name, SHA256: hex.EncodeToString(fh.Sum(nil)), Size: ar.Compression.Size,
 		TarSHA256: ar.TarSHA256, TarSize: ar.TarSize, Members: ar.Members, Compression: ar.Compression, Formats: ar.Formats}
 	return sc, nil
@@ -205,13 +221,35 @@ func diffSources(ctx context.Context, a, b source, opts ...Option) (*DiffResult,
 	o := makeOptions(opts)
 	var sa, sb *scan
 	var errA, errB error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sb, errB = scanSource(ctx, b, o, opts)
-	}()
-	sa, errA = scanSource(ctx, a, o, opts)
-	<-done
+	chA, chB := make(chan []*Member, 2), make(chan []*Member, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() { sa, errA = scanSource(ctx, a, opts, chA) })
+	wg.Go(func() { sb, errB = scanSource(ctx, b, opts, chB) })
+	// Both inputs are compared while they are read, in lock-step: a member
+	// waits only until its counterpart arrives, so memory stays bounded
+	// when both list their members in about the same order.
+	mt := newMatcher(o.diff)
+	for chA != nil || chB != nil {
+		if chA != nil {
+			if ms, ok := <-chA; ok {
+				for _, m := range ms {
+					mt.addA(m)
+				}
+			} else {
+				chA = nil
+			}
+		}
+		if chB != nil {
+			if ms, ok := <-chB; ok {
+				for _, m := range ms {
+					mt.addB(m)
+				}
+			} else {
+				chB = nil
+			}
+		}
+	}
+	wg.Wait()
 	if err := errors.Join(errA, errB); err != nil {
 		return nil, err
 	}
@@ -219,21 +257,24 @@ func diffSources(ctx context.Context, a, b source, opts ...Option) (*DiffResult,
 	if o.diff.labelA != "" {
 		res.A.Name, res.B.Name = o.diff.labelA, o.diff.labelB
 	}
-	res.Warnings = warnings(sa, sb)
+	res.Warnings = mt.warnings()
 	if res.Identical() {
 		return res, nil
 	}
+	// Findings are sorted below; the member findings, possibly many, come
+	// first so that they are not copied.
 	var fs []Finding
-	fs = append(fs, compareCompression(&sa.archive.Compression, &sb.archive.Compression)...)
 	if sa.info.TarSHA256 != sb.info.TarSHA256 {
-		fs = append(fs, compareArchive(sa.archive, sb.archive)...)
-		mf, wanted := compareMembers(sa.members, sb.members, o.diff)
+		mf, wanted := mt.finish()
 		if len(wanted) > 0 {
 			if err := fillUnifiedDiffs(ctx, a, b, mf, wanted, o, opts); err != nil {
 				return nil, err
 			}
 		}
-		fs = append(fs, mf...)
+		fs = append(mf, compareArchive(sa.archive, sb.archive)...)
+	}
+	fs = append(fs, compareCompression(&sa.archive.Compression, &sb.archive.Compression)...)
+	if sa.info.TarSHA256 != sb.info.TarSHA256 {
 		if !hasTarFinding(fs) {
 			fs = append(fs, Finding{Kind: KindArchive, Field: "tar-sha256", Old: sa.info.TarSHA256, New: sb.info.TarSHA256,
 				Note: "tar bytes differ outside the compared fields"})
@@ -382,95 +423,148 @@ type memberKey struct {
 	occ  int // 0-based occurrence of name
 }
 
-func keyed(ms []*Member) (map[memberKey]*Member, map[string]int) {
-	byKey := make(map[memberKey]*Member, len(ms))
-	count := map[string]int{}
-	for _, m := range ms {
-		byKey[memberKey{m.Name, count[m.Name]}] = m
-		count[m.Name]++
-	}
-	return byKey, count
-}
-
-// occurrence is the Finding.Occurrence of key.
-func occurrence(k memberKey, ca, cb map[string]int) int {
-	if ca[k.name] > 1 || cb[k.name] > 1 {
+// occurrence is the Finding.Occurrence of key, given how many members of
+// each input have each name.
+func occurrence(k memberKey, counts map[string][2]int32) int {
+	if c := counts[k.name]; c[0] > 1 || c[1] > 1 {
 		return k.occ + 1
 	}
 	return 0
 }
 
-// compareMembers returns member findings and the keys of content findings
-// that deserve a unified diff.
-func compareMembers(as, bs []*Member, o diffOptions) ([]Finding, map[memberKey]int) {
-	ka, ca := keyed(as)
-	kb, cb := keyed(bs)
-	var fs []Finding
-	wanted := map[memberKey]int{} // key -> index in fs
-	var pairs [][2]int            // matched (index in A, index in B), in A order
-	seen := map[string]int{}
-	for _, ma := range as {
-		k := memberKey{ma.Name, seen[ma.Name]}
-		seen[ma.Name]++
-		occ := occurrence(k, ca, cb)
-		mb, ok := kb[k]
-		if !ok {
-			fs = append(fs, Finding{Kind: KindOnlyInA, Path: display(ma.Name), Occurrence: occ, Note: typeName(ma.Typeflag)})
-			continue
+// wantedDiff locates a content finding that deserves a unified diff.
+type wantedDiff struct {
+	finding int // index in the findings
+	aIndex  int // member index in A
+}
+
+// matchedPair is a member present in both inputs.
+type matchedPair struct {
+	a, b int // member indexes
+	k    memberKey
+}
+
+// matcher compares the members of A and B as they are read. A member is
+// held only until the member with the same key arrives from the other
+// input; Occurrence is set once both inputs are read.
+type matcher struct {
+	o            diffOptions
+	counts       map[string][2]int32 // members with each name in A, B
+	pendA, pendB map[memberKey]*Member
+	pairs        []matchedPair
+	fs           []Finding
+	keys         []memberKey // keys[i] is the member of fs[i]
+	wanted       map[memberKey]wantedDiff
+	warnA, warnB []Finding
+}
+
+func newMatcher(o diffOptions) *matcher {
+	return &matcher{o: o, counts: map[string][2]int32{},
+		pendA: map[memberKey]*Member{}, pendB: map[memberKey]*Member{}, wanted: map[memberKey]wantedDiff{}}
+}
+
+func (mt *matcher) addA(m *Member) {
+	k := mt.key(m.Name, 0)
+	mt.warnA = append(mt.warnA, memberWarnings(m)...)
+	if mb, ok := mt.pendB[k]; ok {
+		delete(mt.pendB, k)
+		mt.match(k, m, mb)
+		return
+	}
+	mt.pendA[k] = m
+}
+
+func (mt *matcher) addB(m *Member) {
+	k := mt.key(m.Name, 1)
+	mt.warnB = append(mt.warnB, memberWarnings(m)...)
+	if ma, ok := mt.pendA[k]; ok {
+		delete(mt.pendA, k)
+		mt.match(k, ma, m)
+		return
+	}
+	mt.pendB[k] = m
+}
+
+// key counts a member named name in input side (0 for A, 1 for B) and
+// returns its key.
+func (mt *matcher) key(name string, side int) memberKey {
+	c := mt.counts[name]
+	k := memberKey{name, int(c[side])}
+	c[side]++
+	mt.counts[name] = c
+	return k
+}
+
+func (mt *matcher) add(k memberKey, f Finding) {
+	mt.fs = append(mt.fs, f)
+	mt.keys = append(mt.keys, k)
+}
+
+func (mt *matcher) match(k memberKey, ma, mb *Member) {
+	k.name = ma.Name // keep one copy of the name alive
+	mt.pairs = append(mt.pairs, matchedPair{ma.Index, mb.Index, k})
+	for _, f := range compareHeaders(ma, mb) {
+		f.Path = display(ma.Name)
+		mt.add(k, f)
+	}
+	if ma.SHA256 != mb.SHA256 {
+		o := mt.o
+		f := Finding{Kind: KindContent, Path: display(ma.Name),
+			Old: fmt.Sprintf("size %d sha256 %s", ma.Size, ma.SHA256),
+			New: fmt.Sprintf("size %d sha256 %s", mb.Size, mb.SHA256)}
+		switch {
+		case !ma.Text || !mb.Text:
+			f.Note = "binary"
+		case o.noContent || o.maxDiffLines <= 0:
+		case ma.Size > o.maxTextSize || mb.Size > o.maxTextSize:
+			f.Note = fmt.Sprintf("text diff omitted: larger than %s", humanBytes(o.maxTextSize))
+		default:
+			mt.wanted[k] = wantedDiff{finding: len(mt.fs), aIndex: ma.Index}
 		}
-		pairs = append(pairs, [2]int{ma.Index, mb.Index})
-		for _, f := range compareHeaders(ma, mb) {
-			f.Path, f.Occurrence = display(ma.Name), occ
-			fs = append(fs, f)
+		mt.add(k, f)
+	}
+}
+
+// finish returns the member findings and the content findings that
+// deserve a unified diff; call it once both inputs are read.
+func (mt *matcher) finish() ([]Finding, map[memberKey]wantedDiff) {
+	for _, side := range []struct {
+		pend map[memberKey]*Member
+		kind Kind
+	}{{mt.pendA, KindOnlyInA}, {mt.pendB, KindOnlyInB}} {
+		left := make([]memberKey, 0, len(side.pend))
+		for k := range side.pend {
+			left = append(left, k)
 		}
-		if ma.SHA256 != mb.SHA256 {
-			f := Finding{Kind: KindContent, Path: display(ma.Name), Occurrence: occ,
-				Old: fmt.Sprintf("size %d sha256 %s", ma.Size, ma.SHA256),
-				New: fmt.Sprintf("size %d sha256 %s", mb.Size, mb.SHA256)}
-			switch {
-			case !ma.Text || !mb.Text:
-				f.Note = "binary"
-			case o.noContent || o.maxDiffLines <= 0:
-			case ma.Size > o.maxTextSize || mb.Size > o.maxTextSize:
-				f.Note = fmt.Sprintf("text diff omitted: larger than %s", humanBytes(o.maxTextSize))
-			default:
-				wanted[k] = len(fs)
-			}
-			fs = append(fs, f)
+		sort.Slice(left, func(i, j int) bool { return side.pend[left[i]].Index < side.pend[left[j]].Index })
+		for _, k := range left {
+			m := side.pend[k]
+			mt.add(k, Finding{Kind: side.kind, Path: display(m.Name), Note: typeName(m.Typeflag)})
 		}
 	}
-	seen = map[string]int{}
-	for _, mb := range bs {
-		k := memberKey{mb.Name, seen[mb.Name]}
-		seen[mb.Name]++
-		if _, ok := ka[k]; !ok {
-			fs = append(fs, Finding{Kind: KindOnlyInB, Path: display(mb.Name), Occurrence: occurrence(k, ca, cb), Note: typeName(mb.Typeflag)})
-		}
+	mt.orderFindings()
+	for i, k := range mt.keys {
+		mt.fs[i].Occurrence = occurrence(k, mt.counts)
 	}
-	fs = append(fs, orderFindings(pairs, as, ca, cb)...)
-	return fs, wanted
+	return mt.fs, mt.wanted
 }
 
 // orderFindings reports matched members outside the longest run kept in
 // the same relative order.
-func orderFindings(pairs [][2]int, as []*Member, ca, cb map[string]int) []Finding {
-	keep := lis(pairs)
-	occ := map[int]memberKey{}
-	seen := map[string]int{}
-	for _, m := range as {
-		occ[m.Index] = memberKey{m.Name, seen[m.Name]}
-		seen[m.Name]++
+func (mt *matcher) orderFindings() {
+	sort.Slice(mt.pairs, func(i, j int) bool { return mt.pairs[i].a < mt.pairs[j].a })
+	idx := make([][2]int, len(mt.pairs))
+	for i, p := range mt.pairs {
+		idx[i] = [2]int{p.a, p.b}
 	}
-	var fs []Finding
-	for i, p := range pairs {
+	keep := lis(idx)
+	for i, p := range mt.pairs {
 		if keep[i] {
 			continue
 		}
-		k := occ[p[0]]
-		fs = append(fs, Finding{Kind: KindOrder, Path: display(k.name), Occurrence: occurrence(k, ca, cb), Field: "position",
-			Old: strconv.Itoa(p[0]), New: strconv.Itoa(p[1])})
+		mt.add(p.k, Finding{Kind: KindOrder, Path: display(p.k.name), Field: "position",
+			Old: strconv.Itoa(p.a), New: strconv.Itoa(p.b)})
 	}
-	return fs
 }
 
 // lis marks a longest increasing subsequence of pairs[i][1].
@@ -544,18 +638,19 @@ func display(name string) string {
 	return strconv.Quote(name)
 }
 
-// fillUnifiedDiffs re-reads both inputs, keeping only the wanted text
-// members (within the memory budget), and sets Finding.Diff.
-func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map[memberKey]int, o options, opts []Option) error {
+// fillUnifiedDiffs re-reads both inputs concurrently, keeping only the
+// wanted text members (within the memory budget), and sets Finding.Diff.
+// Each re-read stops after the last wanted member.
+func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map[memberKey]wantedDiff, o options, opts []Option) error {
 	keys := make([]memberKey, 0, len(wanted))
 	for k := range wanted {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return wanted[keys[i]] < wanted[keys[j]] })
+	sort.Slice(keys, func(i, j int) bool { return wanted[keys[i]].aIndex < wanted[keys[j]].aIndex })
 	take := map[memberKey]bool{}
 	var budget int64
 	for _, k := range keys {
-		f := &fs[wanted[k]]
+		f := &fs[wanted[k].finding]
 		var sa, sb int64
 		fmt.Sscanf(f.Old, "size %d", &sa)
 		fmt.Sscanf(f.New, "size %d", &sb)
@@ -569,16 +664,17 @@ func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map
 	if len(take) == 0 {
 		return nil
 	}
-	ca, err := collect(ctx, a, take, opts)
-	if err != nil {
-		return err
-	}
-	cb, err := collect(ctx, b, take, opts)
-	if err != nil {
+	var ca, cb map[memberKey]*bytes.Buffer
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Go(func() { cb, errB = collect(ctx, b, take, opts) })
+	ca, errA = collect(ctx, a, take, opts)
+	wg.Wait()
+	if err := errors.Join(errA, errB); err != nil {
 		return err
 	}
 	for k := range take {
-		f := &fs[wanted[k]]
+		f := &fs[wanted[k].finding]
 		old, nw := "a/"+f.Path, "b/"+f.Path
 		d := unifiedDiff(old, ca[k].Bytes(), nw, cb[k].Bytes())
 		f.Diff = capLines(string(d), o.diff.maxDiffLines)
@@ -586,6 +682,8 @@ func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map
 	return nil
 }
 
+// collect returns the content of the members in take, reading s only up
+// to the last of them.
 func collect(ctx context.Context, s source, take map[memberKey]bool, opts []Option) (map[memberKey]*bytes.Buffer, error) {
 	f, err := s.open()
 	if err != nil {
@@ -609,7 +707,7 @@ func collect(ctx context.Context, s source, take map[memberKey]bool, opts []Opti
 		return nil, err
 	}
 	defer r.Close()
-	for {
+	for len(out) < len(take) {
 		_, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -639,8 +737,9 @@ func capLines(s string, n int) string {
 
 // warnings lists suspicious members of both inputs; a warning found in
 // both has Side "both".
-func warnings(a, b *scan) []Finding {
-	wa, wb := memberWarnings(a.members), memberWarnings(b.members)
+func (mt *matcher) warnings() []Finding {
+	wa := append(mt.warnA, duplicateWarnings(mt.counts, 0)...)
+	wb := append(mt.warnB, duplicateWarnings(mt.counts, 1)...)
 	type key struct{ path, field, old string }
 	inB := map[key]bool{}
 	for _, w := range wb {
@@ -667,44 +766,46 @@ func warnings(a, b *scan) []Finding {
 	return out
 }
 
-func memberWarnings(ms []*Member) []Finding {
+// duplicateWarnings warns once per name given to more than one member.
+func duplicateWarnings(counts map[string][2]int32, side int) []Finding {
 	var fs []Finding
-	count := map[string]int{}
-	for _, m := range ms {
-		count[m.Name]++
+	for name, c := range counts {
+		if n := c[side]; n > 1 {
+			fs = append(fs, Finding{Kind: KindWarning, Path: display(name), Field: "duplicate-name",
+				Old: fmt.Sprintf("%d members with this name", n)})
+		}
 	}
-	warned := map[string]bool{}
-	for _, m := range ms {
-		w := func(field, detail string) {
-			f := Finding{Kind: KindWarning, Path: display(m.Name), Field: field, Old: detail}
-			fs = append(fs, f)
+	return fs
+}
+
+// memberWarnings lists what is suspicious about one member, apart from a
+// duplicate name.
+func memberWarnings(m *Member) []Finding {
+	var fs []Finding
+	w := func(field, detail string) {
+		fs = append(fs, Finding{Kind: KindWarning, Path: display(m.Name), Field: field, Old: detail})
+	}
+	if !utf8.ValidString(m.Name) {
+		w("non-utf8-name", "name is not valid UTF-8")
+	}
+	if unsafePath(m.Name) {
+		w("unsafe-path", "absolute or contains '..'; would write outside the extraction directory")
+	}
+	switch m.Typeflag {
+	case tar.TypeSymlink:
+		target := m.Linkname
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(m.Name), target)
 		}
-		if count[m.Name] > 1 && !warned[m.Name] {
-			warned[m.Name] = true
-			w("duplicate-name", fmt.Sprintf("%d members with this name", count[m.Name]))
+		if path.IsAbs(target) || target == ".." || strings.HasPrefix(target, "../") {
+			w("link-outside", "symlink to "+display(m.Linkname)+" points outside the archive")
 		}
-		if !utf8.ValidString(m.Name) {
-			w("non-utf8-name", "name is not valid UTF-8")
+	case tar.TypeLink:
+		if unsafePath(m.Linkname) {
+			w("link-outside", "hardlink to "+display(m.Linkname)+" points outside the archive")
 		}
-		if unsafePath(m.Name) {
-			w("unsafe-path", "absolute or contains '..'; would write outside the extraction directory")
-		}
-		switch m.Typeflag {
-		case tar.TypeSymlink:
-			target := m.Linkname
-			if !path.IsAbs(target) {
-				target = path.Join(path.Dir(m.Name), target)
-			}
-			if path.IsAbs(target) || target == ".." || strings.HasPrefix(target, "../") {
-				w("link-outside", "symlink to "+display(m.Linkname)+" points outside the archive")
-			}
-		case tar.TypeLink:
-			if unsafePath(m.Linkname) {
-				w("link-outside", "hardlink to "+display(m.Linkname)+" points outside the archive")
-			}
-		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-			w("device", fmt.Sprintf("%s %d,%d", typeName(m.Typeflag), m.Devmajor, m.Devminor))
-		}
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		w("device", fmt.Sprintf("%s %d,%d", typeName(m.Typeflag), m.Devmajor, m.Devminor))
 	}
 	return fs
 }

@@ -129,6 +129,26 @@ type Reader struct {
 	content int64 // member content bytes read so far
 	err     error // sticky
 	done    bool
+	buf     []byte // copy buffer reused for every member
+	cw      contentWriter
+	lr      io.LimitedReader
+}
+
+// contentWriter hashes and sniffs member content and copies it to an
+// optional sink; one is reused for every member.
+type contentWriter struct {
+	h    hash.Hash
+	sn   sniffer
+	sink io.Writer
+}
+
+func (c *contentWriter) Write(p []byte) (int, error) {
+	c.h.Write(p)
+	c.sn.Write(p)
+	if c.sink != nil {
+		return c.sink.Write(p)
+	}
+	return len(p), nil
 }
 
 // Open detects the compression of r from its magic bytes and returns a
@@ -143,6 +163,7 @@ func Open(ctx context.Context, r io.Reader, opts ...Option) (*Reader, error) {
 	return &Reader{
 		ctx: ctx, opts: o, dec: dec, ts: ts, tr: tar.NewReader(ts),
 		archive: Archive{Compression: dec.info}, formats: map[string]bool{},
+		buf: make([]byte, 64<<10), cw: contentWriter{h: sha256.New()},
 	}, nil
 }
 
@@ -234,16 +255,17 @@ func (r *Reader) next() (*Member, error) {
 
 // readContent hashes the member content, bounded by the size limit.
 func (r *Reader) readContent(m *Member) error {
-	h := sha256.New()
-	sn := &sniffer{}
-	w := io.MultiWriter(h, sn)
+	w := &r.cw
+	w.h.Reset()
+	w.sn = sniffer{}
+	w.sink = nil
 	if r.opts.sink != nil {
-		if sink := r.opts.sink(m); sink != nil {
-			w = io.MultiWriter(h, sn, sink)
-		}
+		w.sink = r.opts.sink(m)
 	}
 	budget := r.opts.maxSize - r.content
-	n, err := io.Copy(w, io.LimitReader(r.tr, budget+1))
+	r.lr = io.LimitedReader{R: r.tr, N: budget + 1}
+	n, err := io.CopyBuffer(w, &r.lr, r.buf)
+	w.sink = nil
 	r.content += n
 	if err != nil {
 		return err
@@ -251,8 +273,9 @@ func (r *Reader) readContent(m *Member) error {
 	if n > budget {
 		return &LimitError{Limit: r.opts.maxSize, Compressed: r.dec.cr.n.Load()}
 	}
-	m.SHA256 = hex.EncodeToString(h.Sum(nil))
-	m.Text = !sn.nul
+	var sum [sha256.Size]byte
+	m.SHA256 = hex.EncodeToString(w.h.Sum(sum[:0]))
+	m.Text = !w.sn.nul
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package tarball
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,18 +24,55 @@ type jsonReport struct {
 }
 
 // WriteJSON writes the result as one JSON document (docs/diff-json.md).
+// Findings are encoded one at a time, so a result with many findings is
+// not held twice in memory; the bytes are those of json.Encoder with
+// two-space indentation.
 func (d *DiffResult) WriteJSON(w io.Writer) error {
 	rep := jsonReport{Version: JSONVersion, Identical: d.Identical(), TarIdentical: d.TarIdentical(),
-		Summary: d.Summary(), A: d.A, B: d.B, Findings: d.Findings, Warnings: d.Warnings}
-	if rep.Findings == nil {
-		rep.Findings = []Finding{}
+		Summary: d.Summary(), A: d.A, B: d.B, Findings: []Finding{}, Warnings: []Finding{}}
+	head, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
 	}
-	if rep.Warnings == nil {
-		rep.Warnings = []Finding{}
+	// Findings and Warnings are the last fields of jsonReport.
+	const tail = "\"findings\": [],\n  \"warnings\": []\n}"
+	if !bytes.HasSuffix(head, []byte(tail)) {
+		return fmt.Errorf("tarball: unexpected JSON layout of the report")
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	b := bufio.NewWriterSize(w, 64<<10)
+	b.Write(bytes.TrimSuffix(head[:len(head)-len(tail)], []byte("  ")))
+	if err := writeJSONArray(b, "findings", d.Findings, ","); err != nil {
+		return err
+	}
+	if err := writeJSONArray(b, "warnings", d.Warnings, ""); err != nil {
+		return err
+	}
+	b.WriteString("}\n")
+	return b.Flush()
+}
+
+// writeJSONArray writes `"name": [...]` as a field of the top-level
+// object, followed by sep and a newline.
+func writeJSONArray(b *bufio.Writer, name string, fs []Finding, sep string) error {
+	if len(fs) == 0 {
+		fmt.Fprintf(b, "  %q: []%s\n", name, sep)
+		return nil
+	}
+	fmt.Fprintf(b, "  %q: [\n", name)
+	for i, f := range fs {
+		j, err := json.MarshalIndent(f, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		b.WriteString("    ")
+		b.Write(j)
+		if i < len(fs)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "  ]%s\n", sep)
+	return nil
 }
 
 func fileLine(f FileInfo) string {
@@ -75,31 +114,33 @@ func (f Finding) describe() string {
 
 // WriteText writes a human-readable report.
 func (d *DiffResult) WriteText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "--- %s\n+++ %s\n%s\n", fileLine(d.A), fileLine(d.B), d.Summary())
+	b := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprintf(b, "--- %s\n+++ %s\n%s\n", fileLine(d.A), fileLine(d.B), d.Summary())
 	if len(d.Findings) > 0 || len(d.Warnings) > 0 {
 		b.WriteString("\n")
 	}
-	for _, f := range append(d.Findings[:len(d.Findings):len(d.Findings)], d.Warnings...) {
-		fmt.Fprintf(&b, "%-12s %s\n", f.Kind, f.describe())
-		if f.Diff != "" {
-			for _, l := range strings.SplitAfter(strings.TrimSuffix(f.Diff, "\n"), "\n") {
-				b.WriteString("    " + strings.TrimSuffix(l, "\n") + "\n")
+	for _, fs := range [][]Finding{d.Findings, d.Warnings} {
+		for _, f := range fs {
+			fmt.Fprintf(b, "%-12s %s\n", f.Kind, f.describe())
+			if f.Diff != "" {
+				for _, l := range strings.SplitAfter(strings.TrimSuffix(f.Diff, "\n"), "\n") {
+					b.WriteString("    " + strings.TrimSuffix(l, "\n") + "\n")
+				}
 			}
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // WriteMarkdown writes the report as Markdown (a table plus diff blocks).
 func (d *DiffResult) WriteMarkdown(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "## Tarball diff\n\n- A: `%s`\n- B: `%s`\n\n**%s**\n", fileLine(d.A), fileLine(d.B), mdEscape(d.Summary()))
-	all := append(d.Findings[:len(d.Findings):len(d.Findings)], d.Warnings...)
-	if len(all) > 0 {
+	b := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprintf(b, "## Tarball diff\n\n- A: `%s`\n- B: `%s`\n\n**%s**\n", fileLine(d.A), fileLine(d.B), mdEscape(d.Summary()))
+	if len(d.Findings) > 0 || len(d.Warnings) > 0 {
 		b.WriteString("\n| kind | path | field | old | new | note |\n|---|---|---|---|---|---|\n")
-		for _, f := range all {
+	}
+	for _, fs := range [][]Finding{d.Findings, d.Warnings} {
+		for _, f := range fs {
 			p := f.Path
 			if f.Occurrence > 0 {
 				p = fmt.Sprintf("%s (#%d)", p, f.Occurrence)
@@ -108,7 +149,7 @@ func (d *DiffResult) WriteMarkdown(w io.Writer) error {
 			if f.Side != "" {
 				field = fmt.Sprintf("%s (%s)", field, f.Side)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Kind, mdCode(p), mdEscape(field), mdCode(f.Old), mdCode(f.New), mdEscape(f.Note))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", f.Kind, mdCode(p), mdEscape(field), mdCode(f.Old), mdCode(f.New), mdEscape(f.Note))
 		}
 	}
 	for _, f := range d.Findings {
@@ -119,10 +160,9 @@ func (d *DiffResult) WriteMarkdown(w io.Writer) error {
 		for strings.Contains(f.Diff, fence) {
 			fence += "`"
 		}
-		fmt.Fprintf(&b, "\n### %s\n\n%sdiff\n%s%s\n", mdEscape(f.Path), fence, f.Diff, fence)
+		fmt.Fprintf(b, "\n### %s\n\n%sdiff\n%s%s\n", mdEscape(f.Path), fence, f.Diff, fence)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 var mdReplacer = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ")
