@@ -37,6 +37,7 @@ repo=$work/repo
 mkdir -p "$repo"
 tar -xf "$tarball" -C "$repo" --strip-components=1
 git -C "$repo" init -q -b main
+git -C "$repo" config gc.auto 0  # the explicit gc below must not race an automatic one
 git -C "$repo" add -f -A
 git -C "$repo" commit -q -m bench
 git -C "$repo" gc -q
