@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -160,10 +159,6 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 	case o.Output == "-":
 		summary = c.Stderr
 		err = write(c.Stdout)
-	case isSpecialFile(o.Output):
-		// A device or FIFO (/dev/null, a pipe) is written in place: an
-		// atomic rename would replace it with a regular file.
-		err = writeSpecial(o.Output, write)
 	default:
 		err = atomicfile.Write(o.Output, write)
 	}
@@ -247,22 +242,4 @@ func gitarchiveHint(err error, repo, ref string) error {
 		return usagef("gitarchive", "%v", err)
 	}
 	return err
-}
-
-// isSpecialFile reports whether path exists and is not a regular file.
-func isSpecialFile(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && !st.Mode().IsRegular() && !st.IsDir()
-}
-
-func writeSpecial(path string, fn func(io.Writer) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	if err := fn(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

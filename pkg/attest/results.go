@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
+	"gitlab.com/verify-release/verify-release/pkg/digest"
 )
 
 // ChecksumsFile is the checksum list in a results directory, in the format
@@ -190,7 +191,7 @@ func copyFile(ctx context.Context, src, dest string) (string, error) {
 	defer in.Close()
 	h := sha256.New()
 	err = atomicfile.Write(dest, func(w io.Writer) error {
-		if _, err := io.Copy(io.MultiWriter(w, h), &ctxReader{ctx: ctx, r: in}); err != nil {
+		if _, err := io.Copy(io.MultiWriter(w, h), digest.Reader(ctx, in)); err != nil {
 			return fmt.Errorf("copying %s: %w", src, err)
 		}
 		return nil

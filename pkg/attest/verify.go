@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -111,16 +110,4 @@ func VerifyStatement(ctx context.Context, kr *sign.Keyring, statementPath, sigPa
 		return v, &VerificationError{Statement: statementPath, err: ErrResultFailed, Detail: "the signature is valid, but the release did not verify"}
 	}
 	return v, nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -83,6 +83,11 @@ func ReadLock(path string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("envpin: reading lock: %w", err)
 	}
+	return ParseLock(data, path)
+}
+
+// ParseLock decodes and validates lock file data; path names it in errors.
+func ParseLock(data []byte, path string) (*Lock, error) {
 	var l Lock
 	md, err := toml.Decode(string(data), &l)
 	if err != nil {

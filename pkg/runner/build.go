@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -114,16 +113,12 @@ func (x *run) sourceTar(ctx context.Context, w io.Writer, policy recipe.MtimePol
 // output to out.
 func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact, out string) (err error) {
 	x := env.x
+	timeout := 30 * time.Minute
 	if d := x.r.Env.Timeout; d != "" {
-		t, _ := time.ParseDuration(d) // validated by pkg/recipe
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	} else {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 30*time.Minute)
-		defer cancel()
+		timeout, _ = time.ParseDuration(d) // validated by pkg/recipe
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	user := x.r.Env.User
 	if user == "" {
 		user = "root"
@@ -272,11 +267,4 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-// probeOutput runs a shell snippet in the session and returns stdout.
-func probeOutput(ctx context.Context, sess engine.Session, script string) (string, int, error) {
-	var out bytes.Buffer
-	code, err := sess.Exec(ctx, engine.ExecSpec{Cmd: []string{"/bin/sh", "-c", script}, Stdout: &out, Stderr: io.Discard})
-	return out.String(), code, err
 }

@@ -21,22 +21,21 @@ func (x *run) lock() (*envpin.Lock, error) {
 	if p == "" {
 		return nil, nil
 	}
-	lp := envpin.LockPath(p)
-	if strings.HasPrefix(p, "builtin:") && x.o.store != nil {
-		rel := path.Join(x.r.Name, x.r.Version+".lock")
-		if _, err := fs.Stat(x.o.store.FS, rel); err != nil {
+	if strings.HasPrefix(p, "builtin:") {
+		if x.o.store == nil {
 			return nil, nil
 		}
-		data, err := x.o.store.ReadFile(rel)
-		if err != nil {
-			return nil, err
+		rel := path.Join(x.r.Name, x.r.Version+".lock")
+		data, err := fs.ReadFile(x.o.store.FS, rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("runner: reading %s: %w", rel, err)
 		}
-		tmp := path.Join(x.work, "recipe.lock")
-		if err := os.WriteFile(tmp, data, 0o644); err != nil {
-			return nil, err
-		}
-		lp = tmp
-	} else if _, err := os.Stat(lp); errors.Is(err, os.ErrNotExist) {
+		return envpin.ParseLock(data, "builtin:recipes/"+rel)
+	}
+	lp := envpin.LockPath(p)
+	if _, err := os.Stat(lp); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	return envpin.ReadLock(lp)

@@ -27,7 +27,7 @@ func Checksum(ctx context.Context, path string, opts ...Option) (file, tar strin
 		return "", "", &InputError{Name: path, Offset: -1, Err: err}
 	}
 	defer dec.Close()
-	n, err := io.Copy(th, &ctxReader{ctx: ctx, r: dec.r})
+	n, err := io.Copy(th, digest.Reader(ctx, dec.r))
 	if err != nil {
 		return "", "", &InputError{Name: path, Offset: n, Err: err}
 	}
@@ -42,15 +42,3 @@ func Checksum(ctx context.Context, path string, opts ...Option) (file, tar strin
 
 // FileSHA256 returns the hex SHA-256 of the file at path.
 func FileSHA256(ctx context.Context, path string) (string, error) { return digest.File(ctx, path) }
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
