@@ -31,14 +31,9 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/testenv"
 )
 
-// distCommands are the dist artifact's build commands, copied from
-// pkg/runner/e2e_test.go (see the comment there).
-var distCommands = []string{
-	"libtoolize --copy --force --install --quiet",
-	"autoreconf -fi",
-	"./configure --quiet",
-	`TAR_OPTIONS="--owner=0 --group=0 --numeric-owner --sort=name --mtime=@$SOURCE_DATE_EPOCH --clamp-mtime" make dist GZIP_ENV="--best -n"`,
-}
+// distCommands are the dist artifact's build commands, shared with
+// pkg/runner's end-to-end tests.
+var distCommands = testenv.DemoDistCommands
 
 // setupCommands really install something with network from the Debian
 // mirror: bc (not in testenv.AutotoolsPackages), or the packages in
@@ -294,62 +289,25 @@ func median(v []time.Duration) time.Duration {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// autotoolsRepo is pkg/runner/e2e_test.go's test project: a small
-// autotools project with libtool, tagged v1.0, with fixed dates.
+// autotoolsRepo is the runner end-to-end tests' project (testenv.DemoProject).
 func autotoolsRepo(t *testing.T) (dir, commit string) {
 	dir = t.TempDir()
-	sh(t, dir, `export GIT_AUTHOR_DATE=2024-04-13T10:00:00Z GIT_COMMITTER_DATE=2024-04-13T10:00:00Z
-export GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@example.org GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@example.org
-git init -q -b main
-mkdir m4
-cat > configure.ac <<'EOF2'
-AC_INIT([demo], [1.0])
-AC_CONFIG_AUX_DIR([build-aux])
-AC_CONFIG_MACRO_DIRS([m4])
-AM_INIT_AUTOMAKE([foreign])
-LT_INIT
-AC_CONFIG_FILES([Makefile])
-AC_OUTPUT
-EOF2
-cat > Makefile.am <<'EOF2'
-ACLOCAL_AMFLAGS = -I m4
-dist_data_DATA = hello.txt
-EOF2
-echo 'hello, world' > hello.txt
-printf 'dnl local macros\n' > m4/local.m4
-git add -A && git commit -q -m 'demo 1.0' && git tag -a -m 'demo 1.0' v1.0`)
-	return dir, strings.TrimSpace(sh(t, dir, "git rev-parse HEAD"))
+	return dir, testenv.DemoProject(t, dir)
 }
 
 // byHand builds the dist tarball by the documented commands with plain
-// `docker run` (as pkg/runner/e2e_test.go's independentDist): clone,
-// check out the tag, set every mtime to the commit time, then the build
-// commands with the runner's environment. It returns the tarball's path.
-//
-// It also returns the time the build commands took inside the container
-// (date +%s%N before the first and after the last).
+// `docker run` (testenv.DemoDistByHand) and also returns the time the
+// build commands took inside the container (date +%s%N before the first
+// and after the last).
 func byHand(t *testing.T, repo, image string) (string, time.Duration) {
 	t.Helper()
 	out := t.TempDir()
-	script := `set -e
-git clone -q /in /work/src && cd /work/src && git -c advice.detachedHead=false checkout -q v1.0
-export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)
-find /work/src -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
-export TZ=UTC LC_ALL=C LANG=C
-umask 0022
-t0=$(date +%s%N)
-` + strings.Join(distCommands, "\n") + `
-t1=$(date +%s%N)
-cp demo-1.0.tar.gz /out/
-echo $((t1 - t0)) > /out/steps-ns`
-	cmd := exec.Command("docker", "run", "--rm", "--network", "none", "-v", repo+":/in:ro", "-v", out+":/out", image, "/bin/sh", "-c", script)
-	b, err := cmd.CombinedOutput()
-	require.NoError(t, err, "docker run by hand: %s", b)
+	dist := testenv.DemoDistByHand(t, repo, image, out, "echo $((t1 - t0)) > /out/steps-ns")
 	ns, err := os.ReadFile(filepath.Join(out, "steps-ns"))
 	require.NoError(t, err)
 	v, err := strconv.ParseInt(strings.TrimSpace(string(ns)), 10, 64)
 	require.NoError(t, err, "steps-ns %q", ns)
-	return filepath.Join(out, "demo-1.0.tar.gz"), time.Duration(v)
+	return dist, time.Duration(v)
 }
 
 func distRecipe(t *testing.T, repo, commit, imageRef, distSHA string) *recipe.Recipe {

@@ -23,67 +23,22 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/testenv"
 )
 
-// The build commands of the test project's dist artifact. GNU tar honours
-// TAR_OPTIONS; --clamp-mtime keeps the source files' policy mtimes and
-// clamps generated files to SOURCE_DATE_EPOCH; gzip -n stores no time.
-//
-// libtoolize runs first so that m4/ holds libtool's macros before aclocal
-// runs: otherwise autoreconf's decision to re-run aclocal depends on
-// whether libtoolize finished within the same second (a real source of
-// irreproducible make dist output).
-var distCommands = []string{
-	"libtoolize --copy --force --install --quiet",
-	"autoreconf -fi",
-	"./configure --quiet",
-	`TAR_OPTIONS="--owner=0 --group=0 --numeric-owner --sort=name --mtime=@$SOURCE_DATE_EPOCH --clamp-mtime" make dist GZIP_ENV="--best -n"`,
-}
+// distCommands build the shared test project's dist artifact.
+var distCommands = testenv.DemoDistCommands
 
-// autotoolsRepo writes a small autotools project (with libtool, so
-// ltmain.sh lands in the tarball as in real releases) into a git
-// repository with fixed dates, tagged v1.0.
+// autotoolsRepo writes the shared autotools test project (see
+// testenv.DemoProject) into a directory that lives until TestMain ends.
 func autotoolsRepo(t *testing.T) (dir, commit string) {
 	requireTools(t, "git")
 	dir = sharedTempDir(t)
-	sh(t, dir, `git init -q -b main
-mkdir m4
-cat > configure.ac <<'EOF2'
-AC_INIT([demo], [1.0])
-AC_CONFIG_AUX_DIR([build-aux])
-AC_CONFIG_MACRO_DIRS([m4])
-AM_INIT_AUTOMAKE([foreign])
-LT_INIT
-AC_CONFIG_FILES([Makefile])
-AC_OUTPUT
-EOF2
-cat > Makefile.am <<'EOF2'
-ACLOCAL_AMFLAGS = -I m4
-dist_data_DATA = hello.txt
-EOF2
-echo 'hello, world' > hello.txt
-printf 'dnl local macros\n' > m4/local.m4
-git add -A && git commit -q -m 'demo 1.0' && git tag -a -m 'demo 1.0' v1.0`)
-	return dir, sh(t, dir, "git rev-parse HEAD")
+	return dir, testenv.DemoProject(t, dir)
 }
 
 // independentDist builds the dist tarball by the documented commands with
-// plain `docker run`, not through the runner: clone, check out the tag,
-// set every mtime to the commit time, then the build commands with the
-// same environment. It returns the tarball's path.
+// plain `docker run`, not through the runner (testenv.DemoDistByHand).
 func independentDist(t *testing.T, repo, imageID string) string {
 	t.Helper()
-	out := sharedTempDir(t)
-	script := `set -e
-git clone -q /in /work/src && cd /work/src && git -c advice.detachedHead=false checkout -q v1.0
-export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)
-find /work/src -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
-export TZ=UTC LC_ALL=C LANG=C
-umask 0022
-` + strings.Join(distCommands, "\n") + `
-cp demo-1.0.tar.gz /out/`
-	cmd := exec.Command("docker", "run", "--rm", "--network", "none", "-v", repo+":/in:ro", "-v", out+":/out", imageID, "/bin/sh", "-c", script)
-	b, err := cmd.CombinedOutput()
-	require.NoError(t, err, "independent docker run: %s", b)
-	return filepath.Join(out, "demo-1.0.tar.gz")
+	return testenv.DemoDistByHand(t, repo, imageID, sharedTempDir(t), "")
 }
 
 func distRecipe(t *testing.T, repo, commit, imageRef, distSHA, srcSHA string) *recipe.Recipe {
