@@ -3,7 +3,9 @@
 // Package runnerbench measures runner.Run with the Docker backend on the
 // runner end-to-end tests' autotools project: its overhead over the same
 // commands run by hand with plain `docker run`, and the warm (cached)
-// run against the cold one. Run it with bench/runner/run.sh.
+// run against the cold one, where the base image is a minimal Debian
+// image that must be pulled and the setup installs the toolchain, as in
+// the real recipes. Run it with bench/runner/run.sh.
 package runnerbench
 
 import (
@@ -20,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
@@ -35,17 +39,30 @@ import (
 // pkg/runner's end-to-end tests.
 var distCommands = testenv.DemoDistCommands
 
-// setupCommands really install something with network from the Debian
-// mirror: bc (not in testenv.AutotoolsPackages), or the packages in
-// VERIFY_RELEASE_BENCH_SETUP_PKGS. The cold run executes them; the warm
-// run finds the committed setup image by its key.
-func setupCommands() []string {
-	pkgs := strings.Join(strings.Fields(os.Getenv("VERIFY_RELEASE_BENCH_SETUP_PKGS")), " ")
-	if pkgs == "" {
-		pkgs = "bc"
-	}
-	return []string{"apt-get update", "apt-get install -y --no-install-recommends " + pkgs}
+// toolchain is what the setup installs into the minimal base image: the
+// package list of recipes/libntlm/1.8.toml (libtool brings gcc and
+// libc6-dev, which the demo's LT_INIT needs), plus the packages in
+// VERIFY_RELEASE_BENCH_SETUP_PKGS.
+func toolchain() []string {
+	return append([]string{"autoconf", "automake", "libtool", "make", "git", "gzip", "tar", "ca-certificates"},
+		strings.Fields(os.Getenv("VERIFY_RELEASE_BENCH_SETUP_PKGS"))...)
 }
+
+// setupCommands install the toolchain from the Debian mirror with
+// network, as real recipes do. The cold run executes them; the warm run
+// finds the committed setup image by its key.
+func setupCommands() []string {
+	return []string{
+		"apt-get update",
+		"DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " + strings.Join(toolchain(), " "),
+	}
+}
+
+// baseMarker is the bottom layer of the benchmark's base image: it makes
+// the image (and each of its layer chains) the benchmark's own, so it can
+// be removed from the engine before each cold run without touching the
+// images other tests share.
+var baseMarker = map[string]string{"/etc/verify-release-bench-runner": "bench/runner base image: debootstrap minbase bookworm, no build tools\n"}
 
 // Default number of repetitions of each measurement (VERIFY_RELEASE_BENCH_N).
 const defaultN = 7
@@ -75,36 +92,45 @@ func TestBenchRunner(t *testing.T) {
 	}
 	ctx := context.Background()
 	d := testenv.RequireDocker(t)
-	ref, imageID := testenv.BookwormAutotoolsImage(t)
+	// A minbase image without build tools, pushed to the in-process
+	// registry (not pulled); the recipe pins it by digest.
+	ref, imageID := testenv.UniqueBookwormImage(t, "bench-runner-minbase", baseMarker)
 	repo, commit := autotoolsRepo(t)
 
-	// Expected digest from the independent path (also warms the engine).
-	dist, _ := byHand(t, repo, imageID)
+	// Expected digest from the independent path: `docker pull`, then one
+	// plain `docker run` of the base image with the setup commands and
+	// the build commands (nothing committed).
+	sh(t, repo, "docker pull -q "+ref)
+	dist := testenv.DemoDistByHandWithSetup(t, repo, imageID, t.TempDir(), setupCommands())
 	distSHA := strings.TrimSpace(sh(t, repo, "sha256sum "+dist+" | cut -c1-64"))
 	r := distRecipe(t, repo, commit, ref, distSHA)
-	setupTag := envpin.SetupRepo + ":" + envpin.SetupKey(imageID, setupCommands(), nil)
 
 	load0 := loadavg()
 	start := time.Now().UTC()
 	var samples []sample
 	for i := 0; i < n; i++ {
 		var s sample
-		// Cold: the setup image is gone and the cache directory is new
-		// (mirror clone, image cache).
-		removeImage(t, setupTag)
+		// Cold: the base image is not in the engine (nor its setup
+		// image), and the cache directory is new (mirror clone, image
+		// cache).
+		removeWithDescendants(t, imageID)
 		cache := t.TempDir()
-		rep, el, ph := runOnce(ctx, t, d, r, cache)
+		rep, el, ph, msgs := runOnce(ctx, t, d, r, cache)
 		s.coldPhases = ph
 		require.Equal(t, report.Reproduced, rep.Result, "cold run %d: %+v", i, rep)
 		require.NotEmpty(t, rep.Env.SetupImage)
+		require.Contains(t, msgs, "via "+string(envpin.SourcePull), "cold run %d pulls the base image", i)
+		require.NotContains(t, msgs, "using the cached setup image", "cold run %d runs the setup", i)
 		if i == 0 {
-			// Independent check that setup installed the packages into
-			// the image, and that they are not in the base image.
-			pkgs := strings.TrimPrefix(setupCommands()[1], "apt-get install -y --no-install-recommends ")
+			// Independent check that setup installed the toolchain into
+			// the image, and that it is not in the base image.
+			pkgs := strings.Join(toolchain(), " ")
 			got := strings.TrimSpace(sh(t, repo, "docker run --rm --network none "+rep.Env.SetupImage+" sh -c 'dpkg -s "+pkgs+" >/dev/null && echo installed'"))
 			require.Equal(t, "installed", got, "%s installed by the setup commands", pkgs)
-			base := strings.TrimSpace(sh(t, repo, "docker run --rm --network none "+imageID+" sh -c 'dpkg -s "+pkgs+" >/dev/null 2>&1 && echo installed || echo missing'"))
-			require.Equal(t, "missing", base, "%s must not be in the base image, or setup installs nothing", pkgs)
+			for _, tool := range []string{"autoconf", "automake", "libtoolize", "make", "gcc", "git"} {
+				base := strings.TrimSpace(sh(t, repo, "docker run --rm --network none "+imageID+" sh -c 'command -v "+tool+" || echo missing'"))
+				require.Equal(t, "missing", base, "%s must not be in the base image, or setup installs nothing", tool)
+			}
 		}
 		s.cold = el
 		setupImage := rep.Env.SetupImage
@@ -112,10 +138,12 @@ func TestBenchRunner(t *testing.T) {
 		// Warm (the second run, same cache) and by hand, interleaved with
 		// the order alternating to spread drift evenly.
 		warm := func() {
-			rep, el, ph := runOnce(ctx, t, d, r, cache)
+			rep, el, ph, msgs := runOnce(ctx, t, d, r, cache)
 			s.warmPhases = ph
 			require.Equal(t, report.Reproduced, rep.Result, "warm run %d: %+v", i, rep)
 			require.Equal(t, setupImage, rep.Env.SetupImage, "warm run %d reuses the setup image", i)
+			require.Contains(t, msgs, "via "+string(envpin.SourceEngine), "warm run %d finds the base image in the engine", i)
+			require.Contains(t, msgs, "using the cached setup image", "warm run %d", i)
 			s.warm = el
 			for _, st := range rep.Steps {
 				s.warmSteps += time.Duration(st.Seconds * float64(time.Second))
@@ -171,7 +199,9 @@ func TestBenchRunner(t *testing.T) {
 	fmt.Fprintf(&b, "- tree: %s\n", strings.TrimSpace(shOK(repoRoot(), "git describe --always --dirty 2>/dev/null || echo unknown")))
 	fmt.Fprintf(&b, "- machine: %d cores (%s), %s; %s\n", runtime.NumCPU(), cpuModel(), strings.TrimSpace(shOK("/", "uname -sr")), strings.TrimSpace(shOK("/", "docker version --format 'Docker Engine {{.Server.Version}}'")))
 	fmt.Fprintf(&b, "- load average (1/5/15 min) before: %s, after: %s (shared machine)\n", load0, load1)
-	fmt.Fprintf(&b, "- project: the runner e2e tests' autotools demo 1.0 (libtoolize, autoreconf -fi, configure, make dist), artifact `dist`, image %s\n", shortID(imageID))
+	fmt.Fprintf(&b, "- project: the runner e2e tests' autotools demo 1.0 (libtoolize, autoreconf -fi, configure, make dist), artifact `dist`\n")
+	fmt.Fprintf(&b, "- base image: debootstrap minbase bookworm without build tools over a one-file marker layer of its own (%s), served by an in-process registry on 127.0.0.1 and pinned by digest; image %s\n", imageSize(t, ref), shortID(imageID))
+	fmt.Fprintf(&b, "- setup (`env.setup`, with network, from %s): `%s`\n", testenv.Mirror, strings.Join(setupCommands(), "; "))
 	fmt.Fprintf(&b, "- repetitions: %d, interleaved (cold, then warm and by hand in alternating order); figures are medians\n\n", n)
 
 	fmt.Fprintf(&b, "## Runner vs plain `docker run` (warm)\n\n")
@@ -186,10 +216,9 @@ func TestBenchRunner(t *testing.T) {
 
 	fmt.Fprintf(&b, "## Warm vs cold runner run\n\n")
 	fmt.Fprintf(&b, "| | median s | cold/warm | target | met |\n|---|---:|---:|---|---|\n")
-	fmt.Fprintf(&b, "| cold: fresh cache dir (git mirror clone) + setup `%s` with network, committed as the setup image | %.2f | | | |\n", strings.Join(setupCommands(), "; "), cold.Seconds())
-	fmt.Fprintf(&b, "| warm: second run, same cache dir, cached setup image | %.2f | %.2fx | ≥ 3x | %s |\n", warm.Seconds(), speedup, yesNo(speedupOK))
+	fmt.Fprintf(&b, "| cold: base image and its setup image removed from the engine, fresh cache dir: the engine pulls the base image by digest, the setup (apt-get update, install the toolchain) runs with network and is committed as the setup image, the git mirror is cloned | %.2f | | | |\n", cold.Seconds())
+	fmt.Fprintf(&b, "| warm: second run, same cache dir, base image and setup image in the engine | %.2f | %.2fx | ≥ 3x | %s |\n", warm.Seconds(), speedup, yesNo(speedupOK))
 	fmt.Fprintf(&b, "| median of paired ratios (cold_i / warm_i) | | %.2fx | | |\n\n", coldRatio)
-	fmt.Fprintf(&b, "The base image is in the engine in both cases (pulling it is not part of \"cold\").\n\n")
 	fmt.Fprintf(&b, "Where the time goes (median s per phase; a phase runs from its first progress event to the next event):\n\n")
 	fmt.Fprintf(&b, "| phase | cold | warm |\n|---|---:|---:|\n")
 	for _, p := range phaseOrder {
@@ -225,13 +254,17 @@ type phases map[string]time.Duration
 
 var phaseOrder = []string{"start"}
 
-func runOnce(ctx context.Context, t *testing.T, d *engine.Docker, r *recipe.Recipe, cache string) (*report.Report, time.Duration, phases) {
+// runOnce runs the recipe's dist artifact and returns the report, the
+// wall time, the time per phase and the progress messages, one a line.
+func runOnce(ctx context.Context, t *testing.T, d *engine.Docker, r *recipe.Recipe, cache string) (*report.Report, time.Duration, phases, string) {
 	t.Helper()
 	ph := phases{}
+	var msgs strings.Builder
 	t0 := time.Now()
 	last, lastPhase := t0, "start"
 	progress := func(ev runner.Event) {
 		now := time.Now()
+		fmt.Fprintf(&msgs, "%s: %s\n", ev.Step, ev.Message)
 		ph[lastPhase] += now.Sub(last)
 		lastPhase = ev.Step
 		if ev.Artifact != "" {
@@ -246,7 +279,7 @@ func runOnce(ctx context.Context, t *testing.T, d *engine.Docker, r *recipe.Reci
 	el := time.Since(t0)
 	ph[lastPhase] += time.Since(last)
 	require.NoError(t, err)
-	return rep, el, ph
+	return rep, el, ph, msgs.String()
 }
 
 func containsStr(l []string, s string) bool {
@@ -258,14 +291,44 @@ func containsStr(l []string, s string) bool {
 	return false
 }
 
-// removeImage removes a tag (and the image when nothing else uses it);
-// a missing tag is fine.
-func removeImage(t *testing.T, tag string) {
+// removeWithDescendants removes the image id from the engine, after the
+// images built on it (the setup images committed from it), and checks
+// it is gone; a missing image is fine. Only the benchmark's own base
+// image is passed here.
+func removeWithDescendants(t *testing.T, id string) {
 	t.Helper()
-	out, err := exec.Command("docker", "image", "rm", tag).CombinedOutput()
-	if err != nil && !strings.Contains(string(out), "No such image") {
-		require.NoError(t, err, "docker image rm %s: %s", tag, out)
+	out, err := exec.Command("sh", "-c", "docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --format '{{.Id}} {{.Parent}}'").CombinedOutput()
+	require.NoError(t, err, "listing images: %s", out)
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if child, parent, ok := strings.Cut(l, " "); ok && parent == id {
+			removeWithDescendants(t, child)
+		}
 	}
+	out, err = exec.Command("docker", "image", "rm", "--force", id).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "No such image") {
+		require.NoError(t, err, "docker image rm %s: %s", id, out)
+	}
+	out, err = exec.Command("docker", "image", "inspect", id).CombinedOutput()
+	require.Error(t, err, "image %s still in the engine: %s", id, out)
+}
+
+// imageSize describes the compressed size of the image ref in the
+// registry: "N MB compressed: layers A MB + B MB".
+func imageSize(t *testing.T, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	require.NoError(t, err)
+	img, err := remote.Image(r)
+	require.NoError(t, err)
+	m, err := img.Manifest()
+	require.NoError(t, err)
+	var total int64
+	var l []string
+	for _, d := range m.Layers {
+		total += d.Size
+		l = append(l, fmt.Sprintf("%.2f MB", float64(d.Size)/1e6))
+	}
+	return fmt.Sprintf("%.1f MB compressed: layers %s", float64(total)/1e6, strings.Join(l, " + "))
 }
 
 func medianF(samples []sample, f func(sample) float64) float64 {

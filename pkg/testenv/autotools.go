@@ -76,14 +76,29 @@ func demoGit(t testing.TB, dir string, args ...string) string {
 }
 
 // DemoDistByHand builds DemoProject's dist tarball by the documented
-// commands with plain `docker run`, not through the runner: clone, check
-// out the tag, set every mtime to the commit time, then DemoDistCommands
-// with the runner's environment. extra runs in the same shell right after
-// the commands (e.g. to record timings into /out). It writes
-// out/demo-1.0.tar.gz and returns its path.
+// commands with plain `docker run --network none`, not through the
+// runner: clone, check out the tag, set every mtime to the commit time,
+// then DemoDistCommands with the runner's environment. extra runs in the
+// same shell right after the commands (e.g. to record timings into /out).
+// It writes out/demo-1.0.tar.gz and returns its path.
 func DemoDistByHand(t testing.TB, repo, image, out, extra string) string {
 	t.Helper()
+	return demoDistByHand(t, repo, image, out, nil, extra)
+}
+
+// DemoDistByHandWithSetup is DemoDistByHand for a base image without the
+// toolchain: the setup commands (e.g. apt-get update and install) run
+// first, as root, in the same container, which therefore has network.
+// Nothing is committed; the container is removed.
+func DemoDistByHandWithSetup(t testing.TB, repo, image, out string, setup []string) string {
+	t.Helper()
+	return demoDistByHand(t, repo, image, out, setup, "")
+}
+
+func demoDistByHand(t testing.TB, repo, image, out string, setup []string, extra string) string {
+	t.Helper()
 	script := `set -e
+` + strings.Join(setup, "\n") + `
 git clone -q /in /work/src && cd /work/src && git -c advice.detachedHead=false checkout -q v1.0
 export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)
 find /work/src -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
@@ -94,9 +109,13 @@ t0=$(date +%s%N)
 t1=$(date +%s%N)
 ` + extra + `
 cp demo-1.0.tar.gz /out/`
-	cmd := exec.Command("docker", "run", "--rm", "--network", "none", "-v", repo+":/in:ro", "-v", out+":/out", image, "/bin/sh", "-c", script)
+	args := []string{"run", "--rm", "-v", repo + ":/in:ro", "-v", out + ":/out"}
+	if len(setup) == 0 {
+		args = append(args, "--network", "none")
+	}
+	cmd := exec.Command("docker", append(args, image, "/bin/sh", "-c", script)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("testenv: docker run by hand: %v\n%s", err, b)
+		t.Fatalf("testenv: docker run by hand: %v\n%s", err, tail(b, 8000))
 	}
 	return filepath.Join(out, "demo-1.0.tar.gz")
 }

@@ -210,6 +210,38 @@ func BookwormImage(t testing.TB, repo string, packages ...string) (ref, imageID 
 	return pushAndPull(t, d, reg, "verify-release-test/"+repo, img)
 }
 
+// UniqueBookwormImage is BookwormImage with files (see FilesLayer) in an
+// extra bottom layer, so that the image shares no layer chain and no
+// image ID with any other image, and without the pull: it is only pushed
+// to the shared registry as verify-release-test/<repo>. Getting it into
+// the engine therefore downloads and unpacks every layer, and removing
+// it by ID touches no other image (a cold-start benchmark needs both).
+func UniqueBookwormImage(t testing.TB, repo string, files map[string]string, packages ...string) (ref, imageID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	marker, err := FilesLayer(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := bookwormImage(ctx, packages, marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _, err := SharedRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref, err = reg.Push(ctx, "verify-release-test/"+repo, img); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigName()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return ref, cfg.String()
+}
+
 // VariantImage returns a variant of the image base (a reference the shared
 // registry serves, such as BookwormAutotoolsImage's) with one more layer
 // holding files (absolute path -> content, mode 0755), pushed as
@@ -312,9 +344,10 @@ func pushAndPull(t testing.TB, d *engine.Docker, reg *Registry, repo string, img
 	return ref, info.ID
 }
 
-// bookwormImage returns the one-layer image of the cached root file
-// system, building the layer first when it is not cached.
-func bookwormImage(ctx context.Context, packages []string) (v1.Image, error) {
+// bookwormImage returns the image of the cached root file system (one
+// layer, on top of the layers below), building the layer first when it
+// is not cached.
+func bookwormImage(ctx context.Context, packages []string, below ...v1.Layer) (v1.Image, error) {
 	pkgs := append([]string(nil), packages...)
 	sort.Strings(pkgs)
 	sum := sha256.Sum256([]byte("v1\n" + Suite + "\n" + Mirror + "\n" + strings.Join(pkgs, ",") + "\n"))
@@ -344,7 +377,7 @@ func bookwormImage(ctx context.Context, packages []string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := mutate.AppendLayers(empty.Image, append(append([]v1.Layer(nil), below...), layer)...)
 	if err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}
@@ -390,7 +423,11 @@ func buildRootfsLayer(ctx context.Context, dir, layerPath string, pkgs []string)
 		return fmt.Errorf("testenv: %w", err)
 	}
 	defer os.RemoveAll(root)
-	args := []string{"--variant=minbase", "--include=" + strings.Join(pkgs, ","), Suite, root, Mirror}
+	args := []string{"--variant=minbase"}
+	if len(pkgs) > 0 {
+		args = append(args, "--include="+strings.Join(pkgs, ","))
+	}
+	args = append(args, Suite, root, Mirror)
 	if out, err := exec.CommandContext(ctx, debootstrap, args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("testenv: debootstrap %s: %v\n%s", strings.Join(args, " "), err, tail(out, 4000))
 	}
