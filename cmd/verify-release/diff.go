@@ -27,6 +27,12 @@ Examples:
   verify-release diff --json a.tar.xz b.tar.xz > diff.json
   verify-release diff --markdown --max-diff-lines 50 a.tar.gz b.tar.gz
   verify-release diff --no-content upstream.tar.gz mine.tar.gz
+  verify-release diff --json --tar-sha256 a.tar.gz b.tar.gz   # also the tar stream digests
+
+Members that come in the same order in A and B are compared byte for byte
+as both archives stream by; only members that differ or are out of step
+are hashed. --tar-sha256 adds the SHA-256 of each uncompressed tar stream
+(as 'verify-release checksum --tar' prints it) at the cost of hashing both.
 `
 
 // diffOptions are the flags of 'verify-release diff'.
@@ -36,6 +42,7 @@ type diffOptions struct {
 	MaxDiffLines int
 	NoContent    bool
 	MaxSize      int64
+	TarSHA256    bool
 }
 
 // diffMemoryLimit is the soft memory limit of the diff command.
@@ -59,6 +66,7 @@ func runDiff(ctx context.Context, c *cli, args []string) error {
 	fs.IntVar(&o.MaxDiffLines, "max-diff-lines", tarball.DefaultMaxDiffLines, "show at most `N` lines of unified diff per member")
 	fs.BoolVar(&o.NoContent, "no-content", false, "do not show unified diffs of text members (changes are still reported by size and sha256)")
 	fs.Int64Var(&o.MaxSize, "max-size", tarball.DefaultMaxSize, "fail if an archive decompresses to more than `BYTES`")
+	fs.BoolVar(&o.TarSHA256, "tar-sha256", false, "also report the SHA-256 of each uncompressed tar stream")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -75,6 +83,9 @@ func runDiff(ctx context.Context, c *cli, args []string) error {
 	opts := []tarball.Option{tarball.WithMaxDiffLines(o.MaxDiffLines), tarball.WithMaxSize(o.MaxSize)}
 	if o.NoContent {
 		opts = append(opts, tarball.WithNoContent())
+	}
+	if o.TarSHA256 {
+		opts = append(opts, tarball.WithTarSHA256())
 	}
 	res, err := tarball.Diff(ctx, pos[0], pos[1], opts...)
 	if err != nil {

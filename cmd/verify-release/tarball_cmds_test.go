@@ -63,12 +63,28 @@ func TestDiffCommand(t *testing.T) {
 		} `json:"findings"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &doc))
-	assert.Equal(t, 1, doc.Version)
+	assert.Equal(t, 2, doc.Version)
 	assert.False(t, doc.Identical)
 	assert.True(t, doc.TarIdentical)
 	require.Len(t, doc.Findings, 3)
 	assert.Equal(t, "compression", doc.Findings[2].Kind)
 	assert.Equal(t, "gzip MTIME", doc.Findings[2].Field)
+
+	assert.NotContains(t, out, "tar_sha256", "tar digests only with --tar-sha256")
+
+	// --tar-sha256: both tar streams are p.tar; its digest by sha256sum.
+	code, out, _ = run(t, nil, "diff", "--json", "--tar-sha256", p("plain.tar.gz"), p("named.tar.gz"))
+	assert.Equal(t, 1, code)
+	var withTar struct {
+		A, B struct {
+			TarSHA256 string `json:"tar_sha256"`
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &withTar))
+	sum, err := exec.Command("sha256sum", p("p.tar")).Output()
+	require.NoError(t, err)
+	assert.Equal(t, strings.Fields(string(sum))[0], withTar.A.TarSHA256)
+	assert.Equal(t, withTar.A.TarSHA256, withTar.B.TarSHA256)
 
 	code, out, _ = run(t, nil, "diff", "--markdown", p("p.tar"), p("named.tar.gz"))
 	assert.Equal(t, 1, code)

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path"
@@ -62,7 +64,7 @@ type FileInfo struct {
 	Name        string          `json:"name"`
 	SHA256      string          `json:"sha256"`
 	Size        int64           `json:"size"`
-	TarSHA256   string          `json:"tar_sha256"`
+	TarSHA256   string          `json:"tar_sha256,omitempty"` // only with WithTarSHA256
 	TarSize     int64           `json:"tar_size"`
 	Members     int             `json:"members"`
 	Compression CompressionInfo `json:"compression"`
@@ -75,6 +77,8 @@ type DiffResult struct {
 	A, B     FileInfo
 	Findings []Finding
 	Warnings []Finding
+	// tarIdentical: both tar streams have the same bytes.
+	tarIdentical bool
 }
 
 // Identical reports whether both inputs have the same bytes. When it is
@@ -82,7 +86,7 @@ type DiffResult struct {
 func (d *DiffResult) Identical() bool { return d.A.SHA256 == d.B.SHA256 }
 
 // TarIdentical reports whether the uncompressed tar streams are the same.
-func (d *DiffResult) TarIdentical() bool { return d.A.TarSHA256 == d.B.TarSHA256 }
+func (d *DiffResult) TarIdentical() bool { return d.tarIdentical }
 
 // Summary is a one-line description of the result.
 func (d *DiffResult) Summary() string {
@@ -121,6 +125,7 @@ type diffOptions struct {
 	labelB       string
 	maxTextSize  int64
 	maxTextTotal int64
+	tarSHA256    bool
 }
 
 // DefaultMaxDiffLines caps the unified diff of one member.
@@ -165,130 +170,309 @@ func Diff(ctx context.Context, a, b string, opts ...Option) (*DiffResult, error)
 	return diffSources(ctx, fileSource(a), fileSource(b), opts...)
 }
 
-// scan is the first pass over one input.
-type scan struct {
-	info    FileInfo
-	archive *Archive
+// side is one input of the first pass.
+type side struct {
+	src  source
+	f    io.ReadCloser
+	fh   hash.Hash // SHA-256 of the file
+	r    *Reader
+	head *Member // the current member, its content unread; nil when none is loaded
+	eof  bool
 }
 
-// scanBatch is how many members a scanning goroutine hands over at once.
-const scanBatch = 256
-
-// scanSource reads s to the end, sending its members in batches on out,
-// which it closes when done.
-func scanSource(ctx context.Context, s source, opts []Option, out chan<- []*Member) (*scan, error) {
-	defer close(out)
+func openSide(ctx context.Context, s source, opts []Option) (*side, error) {
 	f, err := s.open()
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	fh := sha256.New()
-	r, err := Open(ctx, io.TeeReader(f, fh), append(opts, WithName(s.name))...)
+	sd := &side{src: s, f: f, fh: sha256.New()}
+	sd.r, err = Open(ctx, io.TeeReader(f, sd.fh), append(opts, WithName(s.name), withReadAhead(),
+		func(o *options) { o.noTar = !o.diff.tarSHA256 })...)
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	defer r.Close()
-	batch := make([]*Member, 0, scanBatch)
+	return sd, nil
+}
+
+func (sd *side) close() {
+	if sd == nil {
+		return
+	}
+	sd.r.Close()
+	sd.f.Close()
+}
+
+// load reads the next header unless one is loaded or the input ended.
+func (sd *side) load() error {
+	if sd.head != nil || sd.eof {
+		return nil
+	}
+	m, err := sd.r.nextHeader()
+	if errors.Is(err, io.EOF) {
+		sd.eof = true
+		return nil
+	}
+	sd.head = m
+	return err
+}
+
+// hashHead reads the current member's content into its SHA256 and Text.
+func (sd *side) hashHead() (*Member, error) {
+	m := sd.head
+	sd.head = nil
+	if err := sd.r.readContent(m); err != nil {
+		return nil, sd.r.fail(err)
+	}
+	return m, nil
+}
+
+// info finishes the input: the rest of the file is hashed.
+func (sd *side) info() (FileInfo, error) {
+	if _, err := io.Copy(sd.fh, sd.f); err != nil {
+		return FileInfo{}, fmt.Errorf("reading %s: %w", sd.src.name, err)
+	}
+	ar := sd.r.Archive()
+	return FileInfo{Name: sd.src.name, SHA256: hex.EncodeToString(sd.fh.Sum(nil)), Size: ar.Compression.Size,
+		TarSHA256: ar.TarSHA256, TarSize: ar.TarSize, Members: ar.Members, Compression: ar.Compression, Formats: ar.Formats}, nil
+}
+
+// chunkSize is the unit of the lock-step content comparison. Members up
+// to this size are compared without hashing; a text member that differs
+// is kept for its unified diff, so no second pass is needed for it.
+var chunkSize = 1 << 20 // a variable so tests can exercise multi-chunk members
+
+// lockstep compares the members of two inputs as both are read. Members
+// that come in the same order (the usual case) have their contents
+// compared byte for byte as they stream by, which costs a memcmp instead
+// of two SHA-256 passes; only members that differ, or that arrive out of
+// step, are hashed. Both inputs are decompressed ahead in goroutines of
+// their own (readAhead), so the comparison itself is a single goroutine.
+type lockstep struct {
+	a, b *side
+	mt   *matcher
+	bufA []byte
+	bufB []byte
+	turn int // which input the next unmatched member is taken from
+	// inStep stays true while every member pair came in step with equal
+	// contents: then equal skeletons mean equal tar streams.
+	inStep bool
+	kept   int64 // bytes of captured text
+	o      diffOptions
+	hashed int // members whose content was hashed (for tests)
+}
+
+func (ls *lockstep) run() error {
+	a, b, mt := ls.a, ls.b, ls.mt
 	for {
-		m, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
+		if err := errors.Join(a.load(), b.load()); err != nil {
+			return err
 		}
+		ha, hb := a.head, b.head
+		var from *side
+		switch {
+		case ha == nil && hb == nil:
+			return nil
+		case ha != nil && hb != nil && ha.Name == hb.Name && mt.counts[ha.Name][0] == mt.counts[ha.Name][1]:
+			if err := ls.compareContent(ha, hb); err != nil {
+				return err
+			}
+			if ha.SHA256 != hb.SHA256 {
+				ls.inStep = false
+			}
+			a.head, b.head = nil, nil
+			mt.addA(ha)
+			mt.addB(hb)
+			continue
+		case hb == nil:
+			from = a
+		case ha == nil:
+			from = b
+		case mt.pending(hb.Name, 1):
+			from = b // its counterpart from A is waiting
+		case mt.pending(ha.Name, 0):
+			from = a
+		default:
+			// Out of step: take one member from each input in turn, so
+			// that a member inserted into or removed from either lets the
+			// two fall back into step after a few members.
+			from = a
+			if ls.turn == 1 {
+				from = b
+			}
+			ls.turn ^= 1
+		}
+		ls.inStep = false
+		m, err := from.hashHead()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		batch = append(batch, m)
-		if len(batch) == scanBatch {
-			out <- batch
-			batch = make([]*Member, 0, scanBatch)
+		ls.hashed++
+		if from == a {
+			mt.addA(m)
+		} else {
+			mt.addB(m)
 		}
 	}
-	if len(batch) > 0 {
-		out <- batch
+}
+
+// compareContent reads the contents of ma and mb, members of the same
+// name, side by side. When they are equal both SHA256 fields stay empty
+// (equal); otherwise both are set, and a differing text member small
+// enough for a unified diff is kept.
+func (ls *lockstep) compareContent(ma, mb *Member) error {
+	a, b := ls.a, ls.b
+	if ma.Size != mb.Size {
+		a.head, b.head = ma, mb
+		if _, err := a.hashHead(); err != nil {
+			return err
+		}
+		if _, err := b.hashHead(); err != nil {
+			return err
+		}
+		ls.hashed += 2
+		return nil
 	}
-	if _, err := io.Copy(fh, f); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", s.name, err)
+	// common hashes the equal prefix, only for members larger than one
+	// chunk; ha and hb are set from the first differing chunk on.
+	var common, ha, hb hash.Hash
+	var snA, snB sniffer
+	for left := ma.Size; left > 0; {
+		n := int(min(left, int64(chunkSize)))
+		pa, pb := ls.bufA[:n], ls.bufB[:n]
+		if err := a.r.readChunk(pa); err != nil {
+			return a.r.fail(err)
+		}
+		if err := b.r.readChunk(pb); err != nil {
+			return b.r.fail(err)
+		}
+		snA.Write(pa)
+		snB.Write(pb)
+		left -= int64(n)
+		switch {
+		case ha != nil:
+		case bytes.Equal(pa, pb):
+			if left > 0 {
+				if common == nil {
+					common = sha256.New()
+				}
+				common.Write(pa)
+			}
+			continue
+		default:
+			var err error
+			if ha, hb, err = forkHash(common); err != nil {
+				return err
+			}
+			if int64(n) == ma.Size && ma.Size <= ls.o.maxTextSize && !snA.nul && !snB.nul &&
+				ls.kept+2*ma.Size <= ls.o.maxTextTotal && !ls.o.noContent && ls.o.maxDiffLines > 0 {
+				ls.kept += 2 * ma.Size
+				ls.mt.keep(ma.Name, bytes.Clone(pa), bytes.Clone(pb))
+			}
+		}
+		ha.Write(pa)
+		hb.Write(pb)
 	}
-	ar := r.Archive()
-	sc := &scan{archive: ar}
-	sc.info = FileInfo{Name: s.name, SHA256: hex.EncodeToString(fh.Sum(nil)), Size: ar.Compression.Size,
-		TarSHA256: ar.TarSHA256, TarSize: ar.TarSize, Members: ar.Members, Compression: ar.Compression, Formats: ar.Formats}
-	return sc, nil
+	if ha != nil {
+		ma.SHA256, mb.SHA256 = hex.EncodeToString(ha.Sum(nil)), hex.EncodeToString(hb.Sum(nil))
+	}
+	ma.Text, mb.Text = !snA.nul, !snB.nul
+	return nil
+}
+
+// forkHash returns two SHA-256 states that continue prefix (nil: empty).
+func forkHash(prefix hash.Hash) (hash.Hash, hash.Hash, error) {
+	ha, hb := sha256.New(), sha256.New()
+	if prefix == nil {
+		return ha, hb, nil
+	}
+	state, err := prefix.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, h := range []hash.Hash{ha, hb} {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ha, hb, nil
 }
 
 func diffSources(ctx context.Context, a, b source, opts ...Option) (*DiffResult, error) {
+	res, _, err := diffSourcesStats(ctx, a, b, opts...)
+	return res, err
+}
+
+// diffSourcesStats is diffSources, also returning how many members were
+// hashed rather than compared in step.
+func diffSourcesStats(ctx context.Context, a, b source, opts ...Option) (*DiffResult, int, error) {
 	o := makeOptions(opts)
-	var sa, sb *scan
-	var errA, errB error
-	chA, chB := make(chan []*Member, 2), make(chan []*Member, 2)
-	var wg sync.WaitGroup
-	wg.Go(func() { sa, errA = scanSource(ctx, a, opts, chA) })
-	wg.Go(func() { sb, errB = scanSource(ctx, b, opts, chB) })
-	// Both inputs are compared while they are read, in lock-step: a member
-	// waits only until its counterpart arrives, so memory stays bounded
-	// when both list their members in about the same order.
+	sa, err := openSide(ctx, a, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer sa.close()
+	sb, err := openSide(ctx, b, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer sb.close()
 	mt := newMatcher(o.diff)
-	for chA != nil || chB != nil {
-		if chA != nil {
-			if ms, ok := <-chA; ok {
-				for _, m := range ms {
-					mt.addA(m)
-				}
-			} else {
-				chA = nil
-			}
-		}
-		if chB != nil {
-			if ms, ok := <-chB; ok {
-				for _, m := range ms {
-					mt.addB(m)
-				}
-			} else {
-				chB = nil
-			}
-		}
+	ls := &lockstep{a: sa, b: sb, mt: mt, o: o.diff, inStep: true, bufA: make([]byte, chunkSize), bufB: make([]byte, chunkSize)}
+	if err := ls.run(); err != nil {
+		return nil, ls.hashed, err
 	}
-	wg.Wait()
-	if err := errors.Join(errA, errB); err != nil {
-		return nil, err
+	ia, err := sa.info()
+	if err != nil {
+		return nil, ls.hashed, err
 	}
-	res := &DiffResult{A: sa.info, B: sb.info}
+	ib, err := sb.info()
+	if err != nil {
+		return nil, ls.hashed, err
+	}
+	arA, arB := sa.r.Archive(), sb.r.Archive()
+	res := &DiffResult{A: ia, B: ib}
+	// Same file bytes imply the same tar stream; otherwise the streams are
+	// the same when every member came in step with the same content and
+	// everything between the contents is the same.
+	res.tarIdentical = ia.SHA256 == ib.SHA256 ||
+		(ls.inStep && ia.TarSize == ib.TarSize && bytes.Equal(sa.r.skeleton, sb.r.skeleton))
 	if o.diff.labelA != "" {
 		res.A.Name, res.B.Name = o.diff.labelA, o.diff.labelB
 	}
 	res.Warnings = mt.warnings()
 	if res.Identical() {
-		return res, nil
+		return res, ls.hashed, nil
 	}
 	// Findings are sorted below; the member findings, possibly many, come
 	// first so that they are not copied.
 	var fs []Finding
-	if sa.info.TarSHA256 != sb.info.TarSHA256 {
+	if !res.tarIdentical {
 		mf, wanted := mt.finish()
 		if len(wanted) > 0 {
-			if err := fillUnifiedDiffs(ctx, a, b, mf, wanted, o, opts); err != nil {
-				return nil, err
+			if err := fillUnifiedDiffs(ctx, a, b, mf, wanted, mt.kept, o, opts); err != nil {
+				return nil, ls.hashed, err
 			}
 		}
-		fs = append(mf, compareArchive(sa.archive, sb.archive)...)
+		fs = append(mf, compareArchive(arA, arB)...)
 	}
-	fs = append(fs, compareCompression(&sa.archive.Compression, &sb.archive.Compression)...)
-	if sa.info.TarSHA256 != sb.info.TarSHA256 {
-		if !hasTarFinding(fs) {
-			fs = append(fs, Finding{Kind: KindArchive, Field: "tar-sha256", Old: sa.info.TarSHA256, New: sb.info.TarSHA256,
-				Note: "tar bytes differ outside the compared fields"})
+	fs = append(fs, compareCompression(&arA.Compression, &arB.Compression)...)
+	if !res.tarIdentical && !hasTarFinding(fs) {
+		f := Finding{Kind: KindArchive, Field: "tar bytes", Note: "tar bytes differ outside the compared fields"}
+		if ia.TarSHA256 != "" {
+			f.Field, f.Old, f.New = "tar-sha256", ia.TarSHA256, ib.TarSHA256
 		}
+		fs = append(fs, f)
 	}
-	if !hasKind(fs, KindCompression) && sa.info.TarSHA256 == sb.info.TarSHA256 {
+	if !hasKind(fs, KindCompression) && res.tarIdentical {
 		fs = append(fs, Finding{Kind: KindCompression, Field: "compressed-bytes",
-			Old:  fmt.Sprintf("%d bytes sha256 %s", sa.info.Size, sa.info.SHA256),
-			New:  fmt.Sprintf("%d bytes sha256 %s", sb.info.Size, sb.info.SHA256),
+			Old:  fmt.Sprintf("%d bytes sha256 %s", ia.Size, ia.SHA256),
+			New:  fmt.Sprintf("%d bytes sha256 %s", ib.Size, ib.SHA256),
 			Note: "same headers; different compressor, level or settings"})
 	}
 	sortFindings(fs)
 	res.Findings = fs
-	return res, nil
+	return res, ls.hashed, nil
 }
 
 func hasKind(fs []Finding, k Kind) bool {
@@ -455,12 +639,32 @@ type matcher struct {
 	fs           []Finding
 	keys         []memberKey // keys[i] is the member of fs[i]
 	wanted       map[memberKey]wantedDiff
+	kept         map[memberKey][2][]byte // contents of differing text members read in step
 	warnA, warnB []Finding
 }
 
 func newMatcher(o diffOptions) *matcher {
 	return &matcher{o: o, counts: map[string][2]int32{},
-		pendA: map[memberKey]*Member{}, pendB: map[memberKey]*Member{}, wanted: map[memberKey]wantedDiff{}}
+		pendA: map[memberKey]*Member{}, pendB: map[memberKey]*Member{}, wanted: map[memberKey]wantedDiff{},
+		kept: map[memberKey][2][]byte{}}
+}
+
+// pending reports whether the next member named name from input side (0
+// for A, 1 for B) has its counterpart from the other input waiting.
+func (mt *matcher) pending(name string, side int) bool {
+	k := memberKey{name, int(mt.counts[name][side])}
+	if side == 0 {
+		_, ok := mt.pendB[k]
+		return ok
+	}
+	_, ok := mt.pendA[k]
+	return ok
+}
+
+// keep records the contents of the next pair of members named name, read
+// in step, for its unified diff.
+func (mt *matcher) keep(name string, a, b []byte) {
+	mt.kept[memberKey{name, int(mt.counts[name][0])}] = [2][]byte{a, b}
 }
 
 func (mt *matcher) addA(m *Member) {
@@ -641,7 +845,9 @@ func display(name string) string {
 // fillUnifiedDiffs re-reads both inputs concurrently, keeping only the
 // wanted text members (within the memory budget), and sets Finding.Diff.
 // Each re-read stops after the last wanted member.
-func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map[memberKey]wantedDiff, o options, opts []Option) error {
+// Members whose contents were kept during the first pass are not re-read.
+func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map[memberKey]wantedDiff,
+	kept map[memberKey][2][]byte, o options, opts []Option) error {
 	keys := make([]memberKey, 0, len(wanted))
 	for k := range wanted {
 		keys = append(keys, k)
@@ -659,6 +865,10 @@ func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map
 			continue
 		}
 		budget += sa + sb
+		if c, ok := kept[k]; ok {
+			fs[wanted[k].finding].Diff = capLines(string(unifiedDiff("a/"+f.Path, c[0], "b/"+f.Path, c[1])), o.diff.maxDiffLines)
+			continue
+		}
 		take[k] = true
 	}
 	if len(take) == 0 {

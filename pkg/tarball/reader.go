@@ -26,6 +26,8 @@ type options struct {
 	xz      XZDecoder
 	name    string
 	sink    func(*Member) io.Writer
+	ahead   bool
+	noTar   bool // read-ahead without the tar stream digest
 	diff    diffOptions
 	norm    normalizeOptions
 }
@@ -53,6 +55,15 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 // withContent makes Next copy the content of each member for which fn
 // returns a non-nil writer.
 func withContent(fn func(*Member) io.Writer) Option { return func(o *options) { o.sink = fn } }
+
+// withReadAhead decompresses and hashes the tar stream in a goroutine of
+// its own (see readAhead).
+func withReadAhead() Option { return func(o *options) { o.ahead = true } }
+
+// WithTarSHA256 makes Diff report the SHA-256 of each uncompressed tar
+// stream (FileInfo.TarSHA256), at the cost of hashing both streams.
+// Whether the tar streams are identical is known without it.
+func WithTarSHA256() Option { return func(o *options) { o.diff.tarSHA256 = true } }
 
 // Member is one tar entry as stored: every header field plus the SHA-256
 // of its content.
@@ -103,8 +114,9 @@ type Archive struct {
 	Members       int             `json:"members"`
 	// TarSize is the size of the uncompressed tar stream.
 	TarSize int64 `json:"tar_size"`
-	// TarSHA256 is the hex SHA-256 of the uncompressed tar stream.
-	TarSHA256 string `json:"tar_sha256"`
+	// TarSHA256 is the hex SHA-256 of the uncompressed tar stream; empty
+	// when a Diff without WithTarSHA256 read it.
+	TarSHA256 string `json:"tar_sha256,omitempty"`
 	// EndMarkerBlocks is the number of zero blocks that ended the archive
 	// (2 is correct; GNU tar and Go also accept 0 or 1).
 	EndMarkerBlocks int `json:"end_marker_blocks"`
@@ -122,6 +134,7 @@ type Reader struct {
 	ctx     context.Context
 	opts    options
 	dec     *decoder
+	ra      *readAhead // nil unless withReadAhead
 	ts      *tarStream
 	tr      *tar.Reader
 	archive Archive
@@ -130,8 +143,11 @@ type Reader struct {
 	err     error // sticky
 	done    bool
 	buf     []byte // copy buffer reused for every member
-	cw      contentWriter
-	lr      io.LimitedReader
+	// skeleton is the SHA-256 of the tar stream without member contents
+	// (headers, padding, end marker, trailing bytes), set at the end.
+	skeleton []byte
+	cw       contentWriter
+	lr       io.LimitedReader
 }
 
 // contentWriter hashes and sniffs member content and copies it to an
@@ -160,15 +176,26 @@ func Open(ctx context.Context, r io.Reader, opts ...Option) (*Reader, error) {
 		return nil, &InputError{Name: o.name, Offset: -1, Err: err}
 	}
 	ts := &tarStream{r: dec.r, hash: sha256.New()}
+	var ra *readAhead
+	if o.ahead {
+		ra = newReadAhead(dec.r, !o.noTar)
+		ts = &tarStream{r: ra}
+	}
+	ts.skel = sha256.New()
 	return &Reader{
-		ctx: ctx, opts: o, dec: dec, ts: ts, tr: tar.NewReader(ts),
+		ctx: ctx, opts: o, dec: dec, ra: ra, ts: ts, tr: tar.NewReader(ts),
 		archive: Archive{Compression: dec.info}, formats: map[string]bool{},
 		buf: make([]byte, 64<<10), cw: contentWriter{h: sha256.New()},
 	}, nil
 }
 
 // Close releases the decompressor (and stops an xz process).
-func (r *Reader) Close() error { return r.dec.Close() }
+func (r *Reader) Close() error {
+	if r.ra != nil {
+		r.ra.close()
+	}
+	return r.dec.Close()
+}
 
 // Archive returns the archive-level facts; they are complete after Next
 // returned io.EOF.
@@ -178,19 +205,41 @@ func (r *Reader) Archive() *Archive { return &r.archive }
 // io.EOF after the last member; other errors are *InputError values
 // wrapping ErrTruncated, ErrCorrupt or ErrTooLarge and are sticky.
 func (r *Reader) Next() (*Member, error) {
+	m, err := r.nextHeader()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.readContent(m); err != nil {
+		return nil, r.fail(err)
+	}
+	return m, nil
+}
+
+// nextHeader reads the next member's header, leaving its content unread
+// for readContent or readChunk. Errors are sticky and wrapped like Next's.
+func (r *Reader) nextHeader() (*Member, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
 	m, err := r.next()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			r.err = io.EOF
-			return nil, io.EOF
-		}
-		r.err = &InputError{Name: r.opts.name, Offset: r.ts.off, Err: mapTarErr(err)}
-		return nil, r.err
+		return nil, r.fail(err)
 	}
 	return m, nil
+}
+
+// fail records err as the sticky error: io.EOF as is, anything else as an
+// *InputError naming the input and the tar offset.
+func (r *Reader) fail(err error) error {
+	if r.err != nil {
+		return r.err
+	}
+	if errors.Is(err, io.EOF) {
+		r.err = io.EOF
+		return io.EOF
+	}
+	r.err = &InputError{Name: r.opts.name, Offset: r.ts.off, Err: mapTarErr(err)}
+	return r.err
 }
 
 func mapTarErr(err error) error {
@@ -246,9 +295,6 @@ func (r *Reader) next() (*Member, error) {
 		}
 		r.formats[m.Format] = true
 		r.archive.Members++
-		if err := r.readContent(m); err != nil {
-			return nil, err
-		}
 		return m, nil
 	}
 }
@@ -264,7 +310,9 @@ func (r *Reader) readContent(m *Member) error {
 	}
 	budget := r.opts.maxSize - r.content
 	r.lr = io.LimitedReader{R: r.tr, N: budget + 1}
+	r.ts.inContent = true
 	n, err := io.CopyBuffer(w, &r.lr, r.buf)
+	r.ts.inContent = false
 	w.sink = nil
 	r.content += n
 	if err != nil {
@@ -279,6 +327,22 @@ func (r *Reader) readContent(m *Member) error {
 	return nil
 }
 
+// readChunk reads exactly len(p) bytes of the current member's content
+// (the caller keeps within the member's size), bounded by the size limit.
+func (r *Reader) readChunk(p []byte) error {
+	r.ts.inContent = true
+	n, err := io.ReadFull(r.tr, p)
+	r.ts.inContent = false
+	r.content += int64(n)
+	if r.content > r.opts.maxSize {
+		return &LimitError{Limit: r.opts.maxSize, Compressed: r.dec.cr.n.Load()}
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF // the header promised more
+	}
+	return err
+}
+
 // finish records the end-of-archive facts and drains the streams.
 func (r *Reader) finish(start int64) error {
 	pad := (512 - start%512) % 512
@@ -291,7 +355,13 @@ func (r *Reader) finish(start int64) error {
 	r.archive.TrailingBytes = r.ts.off - endOff
 	r.archive.TrailingNonZero = zc.nonzero
 	r.archive.TarSize = r.ts.off
-	r.archive.TarSHA256 = hex.EncodeToString(r.ts.hash.Sum(nil))
+	switch {
+	case r.ts.hash != nil:
+		r.archive.TarSHA256 = hex.EncodeToString(r.ts.hash.Sum(nil))
+	case r.ra != nil && r.ra.hash != nil:
+		r.archive.TarSHA256 = hex.EncodeToString(r.ra.hash.Sum(nil))
+	}
+	r.skeleton = r.ts.skel.Sum(nil)
 	// Drain what the decompressor left (gzip trailing bytes, xz index).
 	if _, err := io.Copy(io.Discard, r.dec.cr); err != nil {
 		return err
@@ -363,7 +433,9 @@ func parseOctal(b []byte) int64 {
 type tarStream struct {
 	r          io.Reader
 	off        int64
-	hash       hash.Hash
+	hash       hash.Hash // nil when a readAhead hashes the stream
+	skel       hash.Hash // everything but member contents
+	inContent  bool      // the bytes being read are member content
 	inHeader   bool
 	headerBuf  []byte
 	headerLost bool
@@ -375,7 +447,12 @@ const maxHeaderCapture = 2 << 20
 
 func (t *tarStream) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
-	t.hash.Write(p[:n])
+	if t.hash != nil {
+		t.hash.Write(p[:n])
+	}
+	if !t.inContent {
+		t.skel.Write(p[:n])
+	}
 	t.off += int64(n)
 	if t.inHeader {
 		if len(t.headerBuf)+n <= maxHeaderCapture {

@@ -10,7 +10,7 @@ import (
 )
 
 // JSONVersion is the version of the JSON report format (docs/diff-json.md).
-const JSONVersion = 1
+const JSONVersion = 2
 
 type jsonReport struct {
 	Version      int       `json:"version"`

@@ -67,3 +67,14 @@ func gnuTar(t testing.TB, dir, out string, extra ...string) string {
 	run(t, dir, "tar", append(args, "p-1.0")...)
 	return filepath.Join(dir, out)
 }
+
+// sha256Hex is the digest sha256sum(1) prints for s.
+func sha256Hex(t testing.TB, s string) string {
+	t.Helper()
+	needTool(t, "sha256sum")
+	cmd := exec.Command("sha256sum")
+	cmd.Stdin = strings.NewReader(s)
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	return strings.Fields(string(out))[0]
+}
