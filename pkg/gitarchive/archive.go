@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gitlab.com/verify-release/verify-release/pkg/pipe"
 )
 
 // Info describes a written archive.
@@ -170,7 +172,7 @@ func (a *archiver) write(parent context.Context, w io.Writer) (err error) {
 			return err
 		}
 		defer p.kill()
-		growPipe(p.stdout)
+		pipe.Grow(p.stdout)
 		workers[i] = &catFile{p: p, w: bufio.NewWriterSize(p.stdin, 16<<10), r: bufio.NewReaderSize(p.stdout, 64<<10), outFD: fdOf(p.stdout)}
 	}
 

@@ -17,6 +17,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"gitlab.com/verify-release/verify-release/pkg/pipe"
 )
 
 // Compression names a compression format, detected from magic bytes.
@@ -421,6 +423,7 @@ func startXZExec(ctx context.Context, in io.Reader) (*xzExec, error) {
 		cancel()
 		return nil, fmt.Errorf("starting xz: %w", err)
 	}
+	pipe.Grow(out)
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return nil, fmt.Errorf("starting xz (install xz-utils or use the Go decoder): %w", err)

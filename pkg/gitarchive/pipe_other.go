@@ -1,7 +1,0 @@
-//go:build !linux
-
-package gitarchive
-
-import "io"
-
-func growPipe(io.Reader) {}
