@@ -2,10 +2,13 @@
 # Benchmark the runner (runner.Run, Docker backend, artifact "dist" of the
 # runner end-to-end tests' autotools project) against the same commands
 # run by hand with plain `docker run`, and its warm second run against the
-# cold first one (fresh cache dir + a setup step that installs bc from the
-# Debian mirror). Writes bench/runner/results.md and prints it.
+# cold first one (a minbase base image that is not in the engine, a fresh
+# cache dir, and a setup step that installs the toolchain from the Debian
+# mirror). Writes bench/runner/results.md and prints it.
 #
-# Usage: bench/runner/run.sh            (VERIFY_RELEASE_BENCH_N=7 repetitions by default)
+# Usage: flock /tmp/verify-release-bench.lock bench/runner/run.sh
+#        (VERIFY_RELEASE_BENCH_N=7 repetitions by default, ~2 min each;
+#        the lock keeps it from overlapping other benchmarks on the machine)
 # Needs: go, git, docker (a reachable Docker Engine), network access to
 # deb.debian.org; root the first time if the test image's root file system
 # (pkg/testenv, debootstrap) is not cached yet.
