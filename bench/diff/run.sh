@@ -17,9 +17,17 @@
 #                       lower bound (default 1500)
 #   SKIP_DIFFOSCOPE     space-separated "pkg/pair" entries not to run diffoscope on
 #   VR                  verify-release binary to use (default: built from this checkout)
+#   BENCH_LOCK          lock file the run holds, so benchmarks never overlap (default
+#                       /tmp/verify-release-bench.lock)
 # Output: a Markdown table on stdout, also written to bench/diff/results.md.
 # Run it niced on a shared machine: nice -n 10 bench/diff/run.sh
 set -euo pipefail
+
+# Benchmarks on a shared machine take turns: one lock for all of them.
+lock=${BENCH_LOCK:-/tmp/verify-release-bench.lock}
+if [ -z "${BENCH_LOCKED:-}" ] && command -v flock >/dev/null; then
+	BENCH_LOCKED=1 exec flock "$lock" "$0" "$@"
+fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -185,6 +193,10 @@ for pkg in $packages; do
 		[ "$(size_of "$B")" -gt "$(size_of "$A")" ] && larger=$B
 		log "$pkg ($p): $dc"
 		read -r t_dc _ r_dc tr_dc _ <<<"$(best_of "$reps" $dc "$larger")"
+		# The floor for any diff that decompresses with the same tool: both
+		# inputs decompressed at once, each into a pipe that a reader drains.
+		log "$pkg ($p): both inputs at once, $dc into pipes"
+		read -r t_fl _ _ _ _ <<<"$(best_of "$reps" bash -c "$dc \"\$1\" | cat >/dev/null & $dc \"\$2\" | cat >/dev/null; wait" floor "$A" "$B")"
 		log "$pkg ($p): verify-release diff"
 		read -r t_vr c_vr r_vr tr_vr cpu_vr <<<"$(best_of "$reps" "$VR" diff "$A" "$B")"
 		[ "$c_vr" = 1 ] || die "verify-release diff $A $B: exit $c_vr, want 1"
@@ -217,7 +229,8 @@ for pkg in $packages; do
 			d_cell=">$dtimeout (timeout)"
 			same="timeout"
 		fi
-		rows+=("| $pkg | ($p) | $(mib "$(($(size_of "$A") / 1024))" 1) / $(mib "$((tarsize / 1024))" 1) | $nvr | $t_dc | $t_vr ($cpu_vr) | $d_cell ($cpu_do) | $(ratio "$t_vr" "$t_dc") | $( [ "$t_do" = - ] && echo - || { [ "$to" = 1 ] && echo ">$(ratio "$t_do" "$t_vr" 0)" || ratio "$t_do" "$t_vr" 0; }) | $(mib "$r_vr") / $(mib "$tr_vr") | $( [ "$t_do" = - ] && echo - || echo "$(mib "$r_do") / $(mib "$tr_do")") | $same |")
+		dcell() { [ "$t_do" = - ] && echo - || { [ "$to" = 1 ] && echo ">$(ratio "$t_do" "$1" 0)" || ratio "$t_do" "$1" 0; }; }
+		rows+=("| $pkg | ($p) | $(mib "$(($(size_of "$A") / 1024))" 1) / $(mib "$((tarsize / 1024))" 1) | $nvr | $t_dc | $t_fl | $t_vr ($cpu_vr) | $d_cell ($cpu_do) | $(ratio "$t_vr" "$t_dc") | $(ratio "$t_vr" "$t_fl") | $(dcell "$t_vr") | $(dcell "$t_fl") | $(mib "$r_vr") / $(mib "$tr_vr") | $( [ "$t_do" = - ] && echo - || echo "$(mib "$r_do") / $(mib "$tr_do")") | $same |")
 		printf '%s\n' "${rows[-1]}" >&2
 	done
 done
@@ -235,15 +248,19 @@ cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 		"recompressed with \`xz -T0 -3\` or \`gzip -n\`): (a) every mtime changed; (b) one line changed in one member;" \
 		"(c) one member removed, one added."
 	echo "Load average (1/5/15 min) at start: $load_start, at end: $load_end (the machine is shared)."
-	echo "Times are wall seconds (CPU seconds, user + system including child processes, in parentheses); \`xz/gzip -dc\` and verify-release are the fastest of $reps runs, diffoscope is one run"
+	echo "Times are wall seconds (CPU seconds, user + system including child processes, in parentheses); \`xz/gzip -dc\`, the floor and verify-release are the fastest of $reps runs, diffoscope is one run"
 	echo "(default limits except \`--max-diff-block-lines 0\`, so its file list names every differing member)."
 	echo "RSS is MiB: peak of the largest single process (what GNU time %M reports) / peak of the whole"
 	echo "process tree sampled every 50 ms (verify-release pipes xz archives through xz(1) children)."
+	echo "*-dc* is \`xz -dc\` (or \`gzip -dc\`) of the larger input to /dev/null, the decompression limit of the issue's target."
+	echo "*floor* decompresses both inputs at once, each into a pipe drained by cat(1): what any diff that reads both"
+	echo "inputs through xz(1)/gzip(1) pays before comparing a single byte; *diffoscope / floor* is therefore the largest"
+	echo "speed-up over diffoscope any such tool can reach on this machine."
 	echo "*members* is the number of members verify-release reports as differing; *same set* compares it with"
 	echo "the members named in diffoscope's JSON (file-list lines and per-member details)."
 	echo
-	echo "| package | pair | A: MiB compressed / tar | members | -dc s | vr s (CPU s) | diffoscope s (CPU s) | vr / -dc | diffoscope / vr | vr RSS | diffoscope RSS | same set |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+	echo "| package | pair | A: MiB compressed / tar | members | -dc s | floor s | vr s (CPU s) | diffoscope s (CPU s) | vr / -dc | vr / floor | diffoscope / vr | diffoscope / floor | vr RSS | diffoscope RSS | same set |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
