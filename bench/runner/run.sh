@@ -6,15 +6,21 @@
 # cache dir, and a setup step that installs the toolchain from the Debian
 # mirror). Writes bench/runner/results.md and prints it.
 #
-# Usage: flock /tmp/verify-release-bench.lock bench/runner/run.sh
-#        (VERIFY_RELEASE_BENCH_N=7 repetitions by default, ~2 min each;
-#        the lock keeps it from overlapping other benchmarks on the machine)
+# Usage: bench/runner/run.sh
+#        (VERIFY_RELEASE_BENCH_N=7 repetitions by default, ~2 min each; it
+#        holds ${BENCH_LOCK:-/tmp/verify-release-bench.lock} with flock(1) so
+#        it never overlaps other benchmarks on the machine)
 # Needs: go, git, docker (a reachable Docker Engine), network access to
 # deb.debian.org; root the first time if the test image's root file system
 # (pkg/testenv, debootstrap) is not cached yet.
 # Exit status: non-zero when a target is missed (the results are still
 # written) or the run fails.
 set -eu
+
+lock=${BENCH_LOCK:-/tmp/verify-release-bench.lock}
+if [ -z "${BENCH_LOCKED:-}" ] && command -v flock >/dev/null; then
+	BENCH_LOCKED=1 exec flock "$lock" "$0" "$@"
+fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
