@@ -271,6 +271,15 @@ func TestDockerSetupImageIsCached(t *testing.T) {
 		return msgs, rep
 	}
 	first, rep1 := run()
+	// The unique setup makes a new setup image per run of this test; remove
+	// it so that repeated runs do not pile up images in the engine.
+	t.Cleanup(func() {
+		if rep1.Env.SetupImage != "" {
+			if err := e.docker.RemoveImage(context.Background(), rep1.Env.SetupImage); err != nil {
+				t.Logf("removing %s: %v", rep1.Env.SetupImage, err)
+			}
+		}
+	})
 	second, rep2 := run()
 	assert.NotContains(t, strings.Join(first, "\n"), "using the cached setup image")
 	assert.Contains(t, strings.Join(second, "\n"), "using the cached setup image")

@@ -232,3 +232,40 @@ func TestDiffPaddingBytes(t *testing.T) {
 	assert.Equal(t, sha256Hex(t, string(ta)), res.A.TarSHA256)
 	assert.Equal(t, sha256Hex(t, string(tb)), res.B.TarSHA256)
 }
+
+// cancelAfter is a file that cancels a context once n bytes were read.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if c.n -= int64(k); c.n <= 0 {
+		c.cancel()
+	}
+	return k, err
+}
+
+func (c *cancelAfter) Close() error { return nil }
+
+// TestDiffCancelInsideMember: cancelling while both inputs are inside one
+// large member compared in step stops the diff there with the context's
+// error, instead of reading the member to its end.
+func TestDiffCancelInsideMember(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 2<<20) // 32 MiB
+	ta := lsTar(t, []lsMember{{name: "p/big", content: big, mtime: 1700000000}})
+	tb := lsTar(t, []lsMember{{name: "p/big", content: big, mtime: 1700000001}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var readB *cancelAfter
+	srcB := source{name: "b", open: func() (io.ReadCloser, error) {
+		readB = &cancelAfter{r: bytes.NewReader(tb), n: 4 << 20, cancel: cancel}
+		return readB, nil
+	}}
+	_, err := diffSources(ctx, memSource("a", ta), srcB)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Regexp(t, `^[ab]: at tar offset [0-9]+: context canceled$`, err.Error(), "names the input and where")
+	assert.Greater(t, readB.n, int64(-16<<20), "stopped well before the end of the 32 MiB member")
+}

@@ -330,6 +330,9 @@ func (r *Reader) readContent(m *Member) error {
 // readChunk reads exactly len(p) bytes of the current member's content
 // (the caller keeps within the member's size), bounded by the size limit.
 func (r *Reader) readChunk(p []byte) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
 	r.ts.inContent = true
 	n, err := io.ReadFull(r.tr, p)
 	r.ts.inContent = false
