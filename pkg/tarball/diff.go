@@ -323,6 +323,28 @@ func (ls *lockstep) run() error {
 func (ls *lockstep) compareContent(ma, mb *Member) error {
 	a, b := ls.a, ls.b
 	if ma.Size != mb.Size {
+		ls.hashed += 2
+		if ls.keepable(max(ma.Size, mb.Size), ma.Size+mb.Size) {
+			// Small enough to keep for a unified diff: read both whole.
+			pa, pb := ls.bufA[:ma.Size], ls.bufB[:mb.Size]
+			if err := a.r.readChunk(pa); err != nil {
+				return a.r.fail(err)
+			}
+			if err := b.r.readChunk(pb); err != nil {
+				return b.r.fail(err)
+			}
+			var snA, snB sniffer
+			snA.Write(pa)
+			snB.Write(pb)
+			ma.Text, mb.Text = !snA.nul, !snB.nul
+			sa, sb := sha256.Sum256(pa), sha256.Sum256(pb)
+			ma.SHA256, mb.SHA256 = hex.EncodeToString(sa[:]), hex.EncodeToString(sb[:])
+			if ma.Text && mb.Text {
+				ls.kept += ma.Size + mb.Size
+				ls.mt.keep(ma.Name, bytes.Clone(pa), bytes.Clone(pb))
+			}
+			return nil
+		}
 		a.head, b.head = ma, mb
 		if _, err := a.hashHead(); err != nil {
 			return err
@@ -330,7 +352,6 @@ func (ls *lockstep) compareContent(ma, mb *Member) error {
 		if _, err := b.hashHead(); err != nil {
 			return err
 		}
-		ls.hashed += 2
 		return nil
 	}
 	// common hashes the equal prefix, only for members larger than one
@@ -364,8 +385,7 @@ func (ls *lockstep) compareContent(ma, mb *Member) error {
 			if ha, hb, err = forkHash(common); err != nil {
 				return err
 			}
-			if int64(n) == ma.Size && ma.Size <= ls.o.maxTextSize && !snA.nul && !snB.nul &&
-				ls.kept+2*ma.Size <= ls.o.maxTextTotal && !ls.o.noContent && ls.o.maxDiffLines > 0 {
+			if int64(n) == ma.Size && !snA.nul && !snB.nul && ls.keepable(ma.Size, 2*ma.Size) {
 				ls.kept += 2 * ma.Size
 				ls.mt.keep(ma.Name, bytes.Clone(pa), bytes.Clone(pb))
 			}
@@ -396,6 +416,15 @@ func forkHash(prefix hash.Hash) (hash.Hash, hash.Hash, error) {
 		}
 	}
 	return ha, hb, nil
+}
+
+// keepable reports whether members of up to size bytes each, total bytes
+// together, may be kept for a unified diff: within one chunk, the text
+// size limit and what is left of the text budget, and diffs wanted.
+func (ls *lockstep) keepable(size, total int64) bool {
+	o := ls.o
+	return size <= int64(chunkSize) && size <= o.maxTextSize && ls.kept+total <= o.maxTextTotal &&
+		!o.noContent && o.maxDiffLines > 0
 }
 
 func diffSources(ctx context.Context, a, b source, opts ...Option) (*DiffResult, error) {

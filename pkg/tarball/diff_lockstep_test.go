@@ -269,3 +269,31 @@ func TestDiffCancelInsideMember(t *testing.T) {
 	assert.Regexp(t, `^[ab]: at tar offset [0-9]+: context canceled$`, err.Error(), "names the input and where")
 	assert.Greater(t, readB.n, int64(-16<<20), "stopped well before the end of the 32 MiB member")
 }
+
+// TestDiffResizedOnePass: a text member whose size changed (bench pair
+// (b): one line longer) gets its unified diff from the first pass too;
+// each input is opened once.
+func TestDiffResizedOnePass(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
+	ta := lsTar(t, []lsMember{{name: "p/a.txt", content: []byte("one\na\nthree\n"), mtime: 1700000000},
+		{name: "p/z.bin", content: big, mtime: 1700000000}})
+	tb := lsTar(t, []lsMember{{name: "p/a.txt", content: []byte("one\nbee\nthree\n"), mtime: 1700000000},
+		{name: "p/z.bin", content: big, mtime: 1700000000}})
+	opens := map[string]int{}
+	src := func(name string, d []byte) source {
+		return source{name: name, open: func() (io.ReadCloser, error) {
+			opens[name]++
+			return io.NopCloser(bytes.NewReader(d)), nil
+		}}
+	}
+	res, err := diffSources(context.Background(), src("a", ta), src("b", tb))
+	require.NoError(t, err)
+	require.Len(t, res.Findings, 2)
+	assert.Equal(t, Finding{Kind: KindHeader, Path: "p/a.txt", Field: "size", Old: "12", New: "14"}, res.Findings[0])
+	f := res.Findings[1]
+	assert.Equal(t, KindContent, f.Kind)
+	assert.Equal(t, "size 12 sha256 "+sha256Hex(t, "one\na\nthree\n"), f.Old)
+	assert.Equal(t, "size 14 sha256 "+sha256Hex(t, "one\nbee\nthree\n"), f.New)
+	assert.Equal(t, "--- a/p/a.txt\n+++ b/p/a.txt\n@@ -1,3 +1,3 @@\n one\n-a\n+bee\n three\n", f.Diff)
+	assert.Equal(t, map[string]int{"a": 1, "b": 1}, opens, "no second pass")
+}
