@@ -186,8 +186,7 @@ func openSide(ctx context.Context, s source, opts []Option) (*side, error) {
 		return nil, err
 	}
 	sd := &side{src: s, f: f, fh: sha256.New()}
-	sd.r, err = Open(ctx, io.TeeReader(f, sd.fh), append(opts, WithName(s.name), withReadAhead(),
-		func(o *options) { o.noTar = !o.diff.tarSHA256 })...)
+	sd.r, err = Open(ctx, io.TeeReader(f, sd.fh), append(opts, WithName(s.name), withReadAhead())...)
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -2,7 +2,6 @@ package tarball
 
 import (
 	"crypto/sha256"
-	"errors"
 	"hash"
 	"io"
 	"sync"
@@ -36,8 +35,6 @@ const (
 	raSize    = 256 << 10
 	raBuffers = 4
 )
-
-var errReadAheadClosed = errors.New("tarball: read-ahead closed")
 
 func newReadAhead(r io.Reader, digest bool) *readAhead {
 	ra := &readAhead{
@@ -100,11 +97,7 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 		if ra.err != nil {
 			return 0, ra.err
 		}
-		c, ok := <-ra.full
-		if !ok {
-			ra.err = errReadAheadClosed
-			return 0, ra.err
-		}
+		c := <-ra.full // the producer sends until it sends an error
 		ra.buf, ra.cur, ra.err = c.b, c.b, c.err
 	}
 	n := copy(p, ra.cur)

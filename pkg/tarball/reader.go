@@ -27,7 +27,6 @@ type options struct {
 	name    string
 	sink    func(*Member) io.Writer
 	ahead   bool
-	noTar   bool // read-ahead without the tar stream digest
 	diff    diffOptions
 	norm    normalizeOptions
 }
@@ -56,8 +55,9 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 // returns a non-nil writer.
 func withContent(fn func(*Member) io.Writer) Option { return func(o *options) { o.sink = fn } }
 
-// withReadAhead decompresses and hashes the tar stream in a goroutine of
-// its own (see readAhead).
+// withReadAhead decompresses in a goroutine of its own (see readAhead),
+// which also hashes the tar stream under WithTarSHA256, and digests the
+// tar stream's skeleton (Reader.skeleton) for Diff.
 func withReadAhead() Option { return func(o *options) { o.ahead = true } }
 
 // WithTarSHA256 makes Diff report the SHA-256 of each uncompressed tar
@@ -139,12 +139,12 @@ type Reader struct {
 	tr      *tar.Reader
 	archive Archive
 	formats map[string]bool
-	content int64 // member content bytes read so far
-	err     error // sticky
-	done    bool
+	content int64  // member content bytes read so far
+	err     error  // sticky
 	buf     []byte // copy buffer reused for every member
 	// skeleton is the SHA-256 of the tar stream without member contents
-	// (headers, padding, end marker, trailing bytes), set at the end.
+	// (headers, padding, end marker, trailing bytes), set at the end of a
+	// read-ahead Reader.
 	skeleton []byte
 	cw       contentWriter
 	lr       io.LimitedReader
@@ -178,10 +178,9 @@ func Open(ctx context.Context, r io.Reader, opts ...Option) (*Reader, error) {
 	ts := &tarStream{r: dec.r, hash: sha256.New()}
 	var ra *readAhead
 	if o.ahead {
-		ra = newReadAhead(dec.r, !o.noTar)
-		ts = &tarStream{r: ra}
+		ra = newReadAhead(dec.r, o.diff.tarSHA256)
+		ts = &tarStream{r: ra, skel: sha256.New()}
 	}
-	ts.skel = sha256.New()
 	return &Reader{
 		ctx: ctx, opts: o, dec: dec, ra: ra, ts: ts, tr: tar.NewReader(ts),
 		archive: Archive{Compression: dec.info}, formats: map[string]bool{},
@@ -364,7 +363,9 @@ func (r *Reader) finish(start int64) error {
 	case r.ra != nil && r.ra.hash != nil:
 		r.archive.TarSHA256 = hex.EncodeToString(r.ra.hash.Sum(nil))
 	}
-	r.skeleton = r.ts.skel.Sum(nil)
+	if r.ts.skel != nil {
+		r.skeleton = r.ts.skel.Sum(nil)
+	}
 	// Drain what the decompressor left (gzip trailing bytes, xz index).
 	if _, err := io.Copy(io.Discard, r.dec.cr); err != nil {
 		return err
@@ -437,7 +438,7 @@ type tarStream struct {
 	r          io.Reader
 	off        int64
 	hash       hash.Hash // nil when a readAhead hashes the stream
-	skel       hash.Hash // everything but member contents
+	skel       hash.Hash // nil, or everything but member contents (read-ahead)
 	inContent  bool      // the bytes being read are member content
 	inHeader   bool
 	headerBuf  []byte
@@ -453,7 +454,7 @@ func (t *tarStream) Read(p []byte) (int, error) {
 	if t.hash != nil {
 		t.hash.Write(p[:n])
 	}
-	if !t.inContent {
+	if t.skel != nil && !t.inContent {
 		t.skel.Write(p[:n])
 	}
 	t.off += int64(n)
