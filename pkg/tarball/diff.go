@@ -195,9 +195,6 @@ func openSide(ctx context.Context, s source, opts []Option) (*side, error) {
 }
 
 func (sd *side) close() {
-	if sd == nil {
-		return
-	}
 	sd.r.Close()
 	sd.f.Close()
 }
@@ -332,19 +329,14 @@ func (ls *lockstep) compareContent(ma, mb *Member) error {
 			if err := b.r.readChunk(pb); err != nil {
 				return b.r.fail(err)
 			}
-			var snA, snB sniffer
-			snA.Write(pa)
-			snB.Write(pb)
-			ma.Text, mb.Text = !snA.nul, !snB.nul
-			sa, sb := sha256.Sum256(pa), sha256.Sum256(pb)
-			ma.SHA256, mb.SHA256 = hex.EncodeToString(sa[:]), hex.EncodeToString(sb[:])
+			ma.SHA256, ma.Text = digestWhole(pa)
+			mb.SHA256, mb.Text = digestWhole(pb)
 			if ma.Text && mb.Text {
 				ls.kept += ma.Size + mb.Size
 				ls.mt.keep(ma.Name, bytes.Clone(pa), bytes.Clone(pb))
 			}
 			return nil
 		}
-		a.head, b.head = ma, mb
 		if _, err := a.hashHead(); err != nil {
 			return err
 		}
@@ -397,6 +389,15 @@ func (ls *lockstep) compareContent(ma, mb *Member) error {
 	}
 	ma.Text, mb.Text = !snA.nul, !snB.nul
 	return nil
+}
+
+// digestWhole returns the hex SHA-256 of a whole member content and
+// whether it is text (the sniffer's rule).
+func digestWhole(p []byte) (string, bool) {
+	var sn sniffer
+	sn.Write(p)
+	sum := sha256.Sum256(p)
+	return hex.EncodeToString(sum[:]), !sn.nul
 }
 
 // forkHash returns two SHA-256 states that continue prefix (nil: empty).
