@@ -232,14 +232,11 @@ func UniqueBookwormImage(t testing.TB, repo string, files map[string]string, pac
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ref, err = reg.Push(ctx, "verify-release-test/"+repo, img); err != nil {
+	ref, imageID, err = push(ctx, reg, "verify-release-test/"+repo, img)
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := img.ConfigName()
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	return ref, cfg.String()
+	return ref, imageID
 }
 
 // VariantImage returns a variant of the image base (a reference the shared
@@ -315,20 +312,29 @@ func FilesLayer(files map[string]string) (v1.Layer, error) {
 	})
 }
 
+// push pushes img to reg as repo and returns its reference by digest and
+// its config digest (the image ID an engine will give it).
+func push(ctx context.Context, reg *Registry, repo string, img v1.Image) (ref, configDigest string, err error) {
+	if ref, err = reg.Push(ctx, repo, img); err != nil {
+		return "", "", err
+	}
+	cfg, err := img.ConfigName()
+	if err != nil {
+		return "", "", fmt.Errorf("testenv: %w", err)
+	}
+	return ref, cfg.String(), nil
+}
+
 func pushAndPull(t testing.TB, d *engine.Docker, reg *Registry, repo string, img v1.Image) (string, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	ref, err := reg.Push(ctx, repo, img)
+	ref, cfg, err := push(ctx, reg, repo, img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if id, ok := pulled.Load(ref); ok {
 		return ref, id.(string)
-	}
-	cfg, err := img.ConfigName()
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
 	}
 	if err := d.Pull(ctx, ref); err != nil {
 		t.Fatal(err)
@@ -337,7 +343,7 @@ func pushAndPull(t testing.TB, d *engine.Docker, reg *Registry, repo string, img
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.ID != cfg.String() {
+	if info.ID != cfg {
 		t.Fatalf("testenv: engine pulled %s as image %s, want config digest %s", ref, info.ID, cfg)
 	}
 	pulled.Store(ref, info.ID)
