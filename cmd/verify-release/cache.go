@@ -33,7 +33,9 @@ Examples:
 func runCache(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "cache", cacheUsage)
 	dir := fs.String("cache-dir", "", "cache directory (default $XDG_CACHE_HOME/verify-release)")
-	older := fs.Duration("older-than", 30*24*time.Hour, "prune: remove entries not modified for `DURATION`")
+	older := new(time.Duration)
+	*older = 30 * 24 * time.Hour
+	fs.Var(durationFlag{older}, "older-than", "prune: remove entries not modified for `DURATION` (e.g. 30d, 2w, 36h)")
 	all := fs.Bool("all", false, "prune: remove everything, including images")
 	dry := fs.Bool("dry-run", false, "prune: only list what would be removed")
 	containers := fs.Bool("containers", false, "prune: also remove leftover verify-release containers (label verify-release=1)")

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"gitlab.com/verify-release/verify-release/pkg/sign"
@@ -99,7 +97,7 @@ func runKey(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&o.name, "name", "", "user ID name")
 	fs.StringVar(&o.email, "email", "", "user ID email")
 	fs.StringVar(&o.out, "o", "", "write the secret key to `KEYFILE` and the public key to KEYFILE.pub")
-	fs.StringVar(&o.expire, "expire", "", "key lifetime, e.g. 365d, 2y, 8760h (default: never expires)")
+	fs.StringVar(&o.expire, "expire", "", "key lifetime `DURATION`, e.g. 365d, 2y, 8760h (default: never expires)")
 	o.pass.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -113,7 +111,7 @@ func runKey(ctx context.Context, c *cli, args []string) error {
 	}
 	var opts []sign.SignerOption
 	if o.expire != "" {
-		d, err := parseLifetime(o.expire)
+		d, err := parseDuration(o.expire)
 		if err != nil {
 			return usagef("key", "--expire: %v", err)
 		}
@@ -138,24 +136,4 @@ func runKey(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.Stdout, "%s\n  secret key: %s\n  public key: %s.pub\n  user ID:    %s\n", s.Fingerprint(), o.out, o.out, s.UserID())
 	return nil
-}
-
-// parseLifetime accepts Go durations plus whole days (d), weeks (w) and
-// 365-day years (y).
-func parseLifetime(s string) (time.Duration, error) {
-	units := map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour}
-	for suffix, unit := range units {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v <= 0 {
-				return 0, fmt.Errorf("invalid duration %q", s)
-			}
-			return time.Duration(v) * unit, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid duration %q (use e.g. 365d, 2y or 8760h)", s)
-	}
-	return d, nil
 }

@@ -82,14 +82,14 @@ func atoi(t *testing.T, s string) int64 {
 	return n
 }
 
-func TestParseLifetime(t *testing.T) {
+func TestParseDuration(t *testing.T) {
 	for in, want := range map[string]time.Duration{"365d": 365 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1y": 365 * 24 * time.Hour, "36h": 36 * time.Hour} {
-		got, err := parseLifetime(in)
+		got, err := parseDuration(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"", "0d", "-1y", "xd", "1x"} {
-		_, err := parseLifetime(bad)
+	for _, bad := range []string{"", "0d", "-1y", "xd", "1x", "1.5d", "99999999999999y"} {
+		_, err := parseDuration(bad)
 		assert.Error(t, err, bad)
 	}
 }

@@ -14,12 +14,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
-// Exit codes, documented in README.md ("Exit codes").
+// Exit codes, documented in docs/cli.md ("Exit codes").
 const (
 	exitOK       = 0   // success: identical, reproduced, verified
 	exitDiffer   = 1   // the comparison ran and found a difference / mismatch / bad signature
@@ -128,7 +130,16 @@ func main() {
 }
 
 // runMain runs the CLI and returns the exit code; tests call it directly.
-func runMain(ctx context.Context, c *cli, args []string) int {
+// A panic anywhere below becomes exit code 2 with a bug-report message
+// instead of a Go stack dump on the user's terminal.
+func runMain(ctx context.Context, c *cli, args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(c.Stderr, "verify-release: error: internal error (a bug in verify-release %s): %v\n", version, r)
+			fmt.Fprintf(c.Stderr, "hint: please report it with the command line and the stack below\n%s", debug.Stack())
+			code = exitError
+		}
+	}()
 	if len(args) == 0 {
 		printMainUsage(c.Stderr)
 		return exitError
@@ -137,7 +148,7 @@ func runMain(ctx context.Context, c *cli, args []string) int {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 {
 			if cmd, ok := commands[args[1]]; ok {
-				return exitCode(c, cmd.name, cmd.run(ctx, c, []string{"--help"}))
+				return exitCode(c, cmd.run(ctx, c, []string{"--help"}))
 			}
 		}
 		printMainUsage(c.Stdout)
@@ -147,24 +158,77 @@ func runMain(ctx context.Context, c *cli, args []string) int {
 		return exitOK
 	}
 	cmd, ok := commands[args[0]]
-	if !ok {
-		if strings.HasPrefix(args[0], "-") {
-			fmt.Fprintf(c.Stderr, "verify-release: error: unknown flag %q\nhint: run 'verify-release --help'\n", args[0])
-			return exitError
-		}
-		// verify-release NAME VERSION is short for verify-release run NAME VERSION.
-		if run, ok := commands["run"]; ok {
-			return exitCode(c, "run", run.run(ctx, c, args))
-		}
-		fmt.Fprintf(c.Stderr, "verify-release: error: unknown command %q\nhint: run 'verify-release --help'\n", args[0])
-		return exitError
+	if ok {
+		return exitCode(c, cmd.run(ctx, c, args[1:]))
 	}
-	return exitCode(c, cmd.name, cmd.run(ctx, c, args[1:]))
+	if strings.HasPrefix(args[0], "-") {
+		return exitCode(c, withHint(fmt.Errorf("unknown flag %s", args[0]), "run 'verify-release --help'"))
+	}
+	if near := nearestCommand(args[0]); near != "" && !isRecipeName(c, args[0]) {
+		return exitCode(c, withHint(fmt.Errorf("unknown command %s; did you mean %s?", args[0], near),
+			"run 'verify-release --help' for the commands, 'verify-release list' for the recipes"))
+	}
+	// verify-release NAME VERSION is short for verify-release run NAME VERSION.
+	return exitCode(c, commands["run"].run(ctx, c, args))
 }
 
-// exitCode prints err (if any) and maps it to the documented exit code.
-// This is the only place errors become exit codes.
-func exitCode(c *cli, name string, err error) int {
+// isRecipeName reports whether name is a recipe in the default store, so
+// that a recipe whose name is close to a command still runs.
+func isRecipeName(c *cli, name string) bool {
+	entries, err := recipeStore(c, "").List()
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// nearestCommand returns the command within edit distance 2 of name (the
+// closest, then the first alphabetically), or "".
+func nearestCommand(name string) string {
+	best, bestD := "", 3
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// exitCode prints err (if any) as 'verify-release: error: ...' plus its
+// hint lines and maps it to the documented exit code. This is the only
+// place errors become exit codes.
+func exitCode(c *cli, err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
@@ -176,15 +240,8 @@ func exitCode(c *cli, name string, err error) int {
 		return exitCanceled
 	}
 	fmt.Fprintf(c.Stderr, "verify-release: error: %v\n", err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(c.Stderr, "hint: run 'verify-release %s --help'\n", ue.cmd)
-	}
-	var he *hintError
-	if errors.As(err, &he) {
-		for _, h := range he.hints {
-			fmt.Fprintf(c.Stderr, "hint: %s\n", h)
-		}
+	for _, h := range hints(err) {
+		fmt.Fprintf(c.Stderr, "hint: %s\n", h)
 	}
 	var ve interface{ VerificationFailed() bool }
 	if errors.As(err, &ve) && ve.VerificationFailed() {
@@ -193,32 +250,90 @@ func exitCode(c *cli, name string, err error) int {
 	return exitError
 }
 
-// newFlagSet returns a FlagSet that prints usage (with examples) to c.Stdout
-// on --help and reports parse errors as usage errors.
+// hints collects the hint lines of every hintError and usageError in
+// err's chain, outermost first, without repeats.
+func hints(err error) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(h string) {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch e := e.(type) {
+		case *hintError:
+			for _, h := range e.hints {
+				add(h)
+			}
+		case *usageError:
+			add(fmt.Sprintf("run 'verify-release %s --help'", e.cmd))
+		}
+	}
+	return out
+}
+
+// newFlagSet returns a FlagSet whose --help prints usage (with examples)
+// and the flags, spelled --flag, to c.Stdout; a parse error prints nothing
+// here (parseFlags turns it into a short usage error).
 func newFlagSet(c *cli, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	fs.Usage = func() {}
+	helpText.Store(fs, func() {
 		fmt.Fprint(c.Stdout, usage)
-		fs.SetOutput(c.Stdout)
 		fmt.Fprintln(c.Stdout, "\nFlags:")
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+		printFlags(c.Stdout, fs)
+	})
 	return fs
 }
 
+// helpText holds each FlagSet's --help printer (*flag.FlagSet -> func()).
+var helpText sync.Map
+
+// printFlags lists fs's flags GNU-style: --name VALUE (or -o VALUE for a
+// one-letter flag), the usage on the next line, and the default when it is
+// not the zero value and the usage does not already state it.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-"
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		if arg == "value" {
+			arg = "VALUE"
+		}
+		if arg != "" && arg == strings.ToLower(arg) {
+			arg = strings.ToUpper(arg)
+		}
+		line := "  " + dash + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		fmt.Fprintf(w, "%s\n        %s", line, strings.ReplaceAll(usage, "\n", "\n        "))
+		if def := f.DefValue; def != "" && def != "false" && def != "0" && def != "-1" && !strings.Contains(usage, "default") {
+			fmt.Fprintf(w, " (default %s)", def)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
 // parseFlags parses args with fs; --help prints usage and returns
-// flag.ErrHelp, other errors become usage errors naming the command.
-// Flags and positional arguments may be interleaved.
+// flag.ErrHelp, other errors become one-line usage errors naming the
+// command. Flags and positional arguments may be interleaved.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, flag.ErrHelp // the flag package already printed fs.Usage
+				if h, ok := helpText.Load(fs); ok {
+					h.(func())()
+				}
+				return nil, flag.ErrHelp
 			}
-			return nil, usagef(fs.Name(), "%v", err)
+			return nil, usagef(fs.Name(), "%s", flagError(err))
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -230,4 +345,29 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// flagError rewords the flag package's messages in --flag spelling:
+// "flag provided but not defined: -bogus" becomes "unknown flag --bogus".
+func flagError(err error) string {
+	msg := err.Error()
+	dash := func(name string) string {
+		if len(name) == 1 {
+			return "-" + name
+		}
+		return "--" + name
+	}
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag " + dash(strings.TrimPrefix(name, "-"))
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "flag " + dash(strings.TrimPrefix(name, "-")) + " needs a value"
+	}
+	// invalid value "x" for flag -n: parse error
+	if i := strings.Index(msg, " for flag -"); i >= 0 {
+		rest := msg[i+len(" for flag -"):]
+		name, why, _ := strings.Cut(rest, ": ")
+		return "flag " + dash(name) + ": " + msg[:i] + ": " + why
+	}
+	return msg
 }

@@ -37,7 +37,7 @@ func TestMainHelpAndVersion(t *testing.T) {
 
 	code, _, errOut = run(t, nil, "--bogus")
 	assert.Equal(t, exitError, code)
-	assert.Contains(t, errOut, `verify-release: error: unknown flag "--bogus"`)
+	assert.Contains(t, errOut, "verify-release: error: unknown flag --bogus")
 }
 
 func TestEverySubcommandHasHelpWithExamples(t *testing.T) {

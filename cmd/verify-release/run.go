@@ -142,13 +142,15 @@ func runSrc(ctx context.Context, c *cli, args []string) error {
 	})
 }
 
-// runFailed maps a non-reproduced run to exit code 1.
+// runFailed maps a run that found a difference (MISMATCH, a rejected
+// signature) to exit code 1 and a run that could not finish (ERROR: a
+// failing build step, a timeout, a fetch failure) to exit code 2.
 type runFailed struct{ rep *report.Report }
 
 func (e *runFailed) Error() string {
 	return fmt.Sprintf("%s %s: %s", e.rep.Recipe.Name, e.rep.Recipe.Version, e.rep.Result)
 }
-func (e *runFailed) VerificationFailed() bool { return true }
+func (e *runFailed) VerificationFailed() bool { return e.rep.Result != report.Error }
 
 func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []string, only func(*recipe.Recipe) []string) error {
 	store := recipeStore(c, o.recipes)
