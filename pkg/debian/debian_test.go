@@ -270,4 +270,3 @@ func assertNoCacheFiles(t *testing.T, dir string) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
