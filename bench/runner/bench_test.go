@@ -401,7 +401,7 @@ sha256 = "` + distSHA + `"
 method = "build"
 commands = ` + q(distCommands) + `
 `
-	r, err := recipe.Parse(filepath.Join(t.TempDir(), "1.0.toml"), []byte(data))
+	r, err := recipe.Parse(filepath.Join(t.TempDir(), "1.0.toml"), []byte(data), recipe.WithLocalGit())
 	require.NoError(t, err)
 	return r
 }

@@ -57,12 +57,12 @@ func recipeStore(c *cli, dir string) *recipe.Store {
 
 // loadRecipe resolves either a recipe path (one argument ending in .toml
 // or naming a file) or NAME VERSION in the store.
-func loadRecipe(c *cli, store *recipe.Store, cmd string, args []string) (*recipe.Recipe, error) {
+func loadRecipe(c *cli, store *recipe.Store, cmd string, args []string, opts ...recipe.ParseOption) (*recipe.Recipe, error) {
 	switch {
 	case len(args) == 1 && (strings.HasSuffix(args[0], ".toml") || strings.ContainsRune(args[0], os.PathSeparator)):
-		return recipe.Load(args[0])
+		return recipe.Load(args[0], opts...)
 	case len(args) == 2:
-		r, err := store.Find(args[0], args[1])
+		r, err := store.Find(args[0], args[1], opts...)
 		if errors.Is(err, recipe.ErrNotFound) {
 			return nil, withHint(err, "run 'verify-release list' to see the known recipes, or pass --recipes DIR")
 		}
@@ -76,6 +76,7 @@ func runRecipe(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "recipe", recipeUsage)
 	dir := fs.String("recipes", "", "recipes directory (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
 	asJSON := fs.Bool("json", false, "show: print JSON instead of TOML")
+	localGit := fs.Bool("allow-local-git", false, "accept recipes whose git URL is a local path")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -88,9 +89,9 @@ func runRecipe(ctx context.Context, c *cli, args []string) error {
 		if len(pos) < 2 {
 			return usagef("recipe", "check needs at least one PATH")
 		}
-		return recipeCheck(c, pos[1:])
+		return recipeCheck(c, pos[1:], localGitOption(*localGit))
 	case "show":
-		r, err := loadRecipe(c, recipeStore(c, *dir), "recipe", pos[1:])
+		r, err := loadRecipe(c, recipeStore(c, *dir), "recipe", pos[1:], localGitOption(*localGit)...)
 		if err != nil {
 			return err
 		}
@@ -114,7 +115,15 @@ type recipeFailed struct{ n int }
 func (e *recipeFailed) Error() string            { return fmt.Sprintf("%d recipe(s) invalid", e.n) }
 func (e *recipeFailed) VerificationFailed() bool { return true }
 
-func recipeCheck(c *cli, paths []string) error {
+// localGitOption turns --allow-local-git into recipe parse options.
+func localGitOption(on bool) []recipe.ParseOption {
+	if on {
+		return []recipe.ParseOption{recipe.WithLocalGit()}
+	}
+	return nil
+}
+
+func recipeCheck(c *cli, paths []string, opts []recipe.ParseOption) error {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -144,7 +153,7 @@ func recipeCheck(c *cli, paths []string) error {
 	sort.Strings(files)
 	bad := 0
 	for _, f := range files {
-		r, err := recipe.Load(f)
+		r, err := recipe.Load(f, opts...)
 		if err != nil {
 			bad++
 			fmt.Fprintf(c.Stdout, "FAIL %s\n", f)

@@ -63,6 +63,7 @@ type runOptions struct {
 	quiet         bool
 	maxDiffLines  int
 	allowExpired  bool
+	localGit      bool
 	reportFile    string
 	junit         string
 	signKey       string
@@ -86,6 +87,7 @@ func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
 	fs.BoolVar(&o.quiet, "quiet", false, "do not stream build logs and progress to stderr")
 	fs.IntVar(&o.maxDiffLines, "max-diff-lines", 0, "cap unified diffs of text members at `N` lines (default 200)")
 	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "accept a good upstream signature from a key that had expired when it signed")
+	fs.BoolVar(&o.localGit, "allow-local-git", false, "accept a recipe whose git URL is a local path")
 	fs.Var(&o.artifacts, "artifact", "only re-create this artifact (repeatable), e.g. src or dist")
 	fs.StringVar(&o.junit, "junit", "", "also write a JUnit XML report (one test case per artifact) to `FILE`")
 	fs.StringVar(&o.signKey, "sign-key", "", "sign the attestations in --out with this armored OpenPGP secret key `FILE`")
@@ -154,7 +156,7 @@ func (e *runFailed) VerificationFailed() bool { return e.rep.Result != report.Er
 
 func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []string, only func(*recipe.Recipe) []string) error {
 	store := recipeStore(c, o.recipes)
-	r, err := loadRecipe(c, store, cmd, pos)
+	r, err := loadRecipe(c, store, cmd, pos, localGitOption(o.localGit)...)
 	if err != nil {
 		return err
 	}

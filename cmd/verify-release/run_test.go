@@ -59,7 +59,7 @@ func TestRunCommandExitCodesAndOutputs(t *testing.T) {
 	env := map[string]string{"VERIFY_RELEASE_RECIPES": store, "XDG_CACHE_HOME": cache}
 
 	// src: only the git-archive artifact, on this machine.
-	code, out, errOut := run(t, env, "src", "demo", "1.0", "--cache-dir", cache)
+	code, out, errOut := run(t, env, "src", "demo", "1.0", "--allow-local-git", "--cache-dir", cache)
 	assert.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "src      demo-1.0-src.tar.gz              REPRODUCED")
 	assert.Contains(t, out, "sha256 "+sha)
@@ -69,7 +69,7 @@ func TestRunCommandExitCodesAndOutputs(t *testing.T) {
 	// run on the host backend: notes.txt does not have the pinned digest.
 	outDir := t.TempDir()
 	junit := filepath.Join(outDir, "junit.xml")
-	code, out, errOut = run(t, env, "run", "demo", "1.0", "--backend", "host", "--cache-dir", cache, "--out", outDir, "--junit", junit, "--quiet")
+	code, out, errOut = run(t, env, "run", "demo", "1.0", "--allow-local-git", "--backend", "host", "--cache-dir", cache, "--out", outDir, "--junit", junit, "--quiet")
 	assert.Equal(t, exitDiffer, code, errOut)
 	assert.Contains(t, out, "notes    notes.txt                        MISMATCH")
 	assert.Contains(t, out, "result: MISMATCH")
@@ -88,22 +88,22 @@ func TestRunCommandExitCodesAndOutputs(t *testing.T) {
 	require.Len(t, suites.Cases, 2)
 
 	// --json prints report.json on stdout.
-	code, out, _ = run(t, env, "run", "demo", "1.0", "--backend", "host", "--cache-dir", cache, "--json", "--quiet", "--artifact", "src")
+	code, out, _ = run(t, env, "run", "demo", "1.0", "--allow-local-git", "--backend", "host", "--cache-dir", cache, "--json", "--quiet", "--artifact", "src")
 	assert.Equal(t, exitOK, code)
 	assert.True(t, strings.HasPrefix(out, "{"), out)
 	assert.Contains(t, out, `"result": "REPRODUCED"`)
 
 	// Bad input: clear errors, exit 2.
-	code, _, errOut = run(t, env, "run", "demo", "1.0", "--backend", "vm")
+	code, _, errOut = run(t, env, "run", "demo", "1.0", "--allow-local-git", "--backend", "vm")
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errOut, `--backend "vm": want docker or host`)
-	code, _, errOut = run(t, env, "run", "demo", "1.0", "--backend", "host", "--artifact", "nope", "--cache-dir", cache)
+	code, _, errOut = run(t, env, "run", "demo", "1.0", "--allow-local-git", "--backend", "host", "--artifact", "nope", "--cache-dir", cache)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errOut, `has no artifact "nope"`)
 	code, _, errOut = run(t, env, "run", "demo")
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errOut, "want NAME VERSION or a recipe PATH")
-	code, _, errOut = run(t, env, "run", "demo", "1.0", "--sign-key", "k.asc")
+	code, _, errOut = run(t, env, "run", "demo", "1.0", "--allow-local-git", "--sign-key", "k.asc")
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errOut, "give --out DIR too")
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"regexp"
@@ -58,16 +59,34 @@ func (es Errors) Error() string {
 func (es Errors) Is(target error) bool { return target == ErrInvalid }
 
 // Load reads and validates the recipe at file.
-func Load(file string) (*Recipe, error) {
-	data, err := os.ReadFile(file)
+func Load(file string, opts ...ParseOption) (*Recipe, error) {
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("reading recipe: %w", err)
 	}
-	return Parse(file, data)
+	defer f.Close()
+	data, err := readLimited(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading recipe %s: %w", file, err)
+	}
+	return Parse(file, data, opts...)
+}
+
+// readLimited reads r whole, or one byte past MaxFileSize, which Parse
+// refuses.
+func readLimited(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 }
 
 // Parse decodes and validates recipe data; file names the source in errors.
-func Parse(file string, data []byte) (*Recipe, error) {
+func Parse(file string, data []byte, opts ...ParseOption) (*Recipe, error) {
+	var po parseOptions
+	for _, opt := range opts {
+		opt(&po)
+	}
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("recipe file is larger than %d bytes", MaxFileSize)}
+	}
 	var r Recipe
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&r)
 	if err != nil {
@@ -91,7 +110,7 @@ func Parse(file string, data []byte) (*Recipe, error) {
 		}
 		errs = append(errs, &Error{File: file, Line: lines.line(k.String()), Key: k.String(), Msg: "unknown key"})
 	}
-	v := &validator{file: file, lines: lines, md: &md}
+	v := &validator{file: file, lines: lines, md: &md, opts: po}
 	v.recipe(&r)
 	errs = append(errs, v.errs...)
 	if len(errs) > 0 {
@@ -107,7 +126,15 @@ type validator struct {
 	file  string
 	lines *keyLines
 	md    *toml.MetaData
+	opts  parseOptions
 	errs  Errors
+}
+
+// list refuses an array longer than MaxListLength.
+func (v *validator) list(key string, n int) {
+	if n > MaxListLength {
+		v.errorf(key, "has %d entries, more than the %d accepted", n, MaxListLength)
+	}
 }
 
 func (v *validator) errorf(key, format string, args ...any) {
@@ -142,6 +169,8 @@ func (v *validator) recipe(r *Recipe) {
 	}
 	v.source(&r.Source)
 	v.env(&r.Env)
+	v.list("inputs", len(r.Inputs))
+	v.list("artifacts", len(r.Artifacts))
 	for i := range r.Inputs {
 		v.input(i, &r.Inputs[i])
 	}
@@ -157,8 +186,16 @@ func (v *validator) recipe(r *Recipe) {
 }
 
 func (v *validator) source(s *Source) {
-	v.required("source.git", s.Git)
-	v.required("source.tag", s.Tag)
+	if v.required("source.git", s.Git) {
+		if msg := checkGitURL(s.Git, v.opts); msg != "" {
+			v.errorf("source.git", "%q %s", s.Git, msg)
+		}
+	}
+	if v.required("source.tag", s.Tag) {
+		if msg := checkRefName(s.Tag); msg != "" {
+			v.errorf("source.tag", "%q is not a valid git tag name: %s", s.Tag, msg)
+		}
+	}
 	if v.required("source.commit", s.Commit) && !IsObjectID(s.Commit) {
 		v.errorf("source.commit", "%q is not a full commit id (40 or 64 lower-case hex digits)", s.Commit)
 	}
@@ -177,6 +214,10 @@ func (v *validator) env(e *Env) {
 	case !hasDigest && e.Digest != Unresolved:
 		v.errorf("env.image", "%q has no digest: pin it as NAME@sha256:... (run 'verify-release pin'), or say so explicitly with env.digest = %q", e.Image, Unresolved)
 	}
+	v.list("env.setup", len(e.Setup))
+	v.list("env.packages", len(e.Packages))
+	v.list("env.tools", len(e.Tools))
+	v.list("env.cap_add", len(e.CapAdd))
 	for tool, ver := range e.Tools {
 		if strings.TrimSpace(ver) == "" {
 			v.errorf("env.tools."+tool, "version must not be empty")
@@ -213,10 +254,16 @@ func (v *validator) input(i int, in *Input) {
 	case in.Git != "" && in.URL != "":
 		v.errorf(key, "give either git (with commit) or url (with sha256), not both")
 	case in.Git != "":
+		if msg := checkGitURL(in.Git, v.opts); msg != "" {
+			v.errorf(key+".git", "%q %s", in.Git, msg)
+		}
 		if !IsObjectID(in.Commit) {
 			v.errorf(key+".commit", "a git input needs a full commit id, got %q", in.Commit)
 		}
 	case in.URL != "":
+		if msg := checkHTTPURL(in.URL); msg != "" {
+			v.errorf(key+".url", "%q %s", in.URL, msg)
+		}
 		if !isHex(in.SHA256, 64) {
 			v.errorf(key+".sha256", "a url input needs a sha256 (64 lower-case hex digits), got %q", in.SHA256)
 		}
@@ -297,10 +344,18 @@ func (v *validator) artifact(name string, a *Artifact) {
 		v.errorf(key+".method", "%q is not one of git-archive, build", a.Method)
 	}
 	v.relPath(key+".path", a.Path, false)
+	v.list(key+".commands", len(a.Commands))
+	for k, u := range map[string]string{key + ".url": a.URL, key + ".signature_url": a.SignatureURL} {
+		if msg := checkHTTPURL(u); msg != "" {
+			v.errorf(k, "%q %s", u, msg)
+		}
+	}
 }
 
 func (v *validator) signature(r *Recipe, s *Signature) {
 	v.relPath("signature.key", s.Key, true)
+	v.list("signature.fingerprints", len(s.Fingerprints))
+	v.list("signature.artifacts", len(s.Artifacts))
 	if len(s.Fingerprints) == 0 {
 		v.errorf("signature.fingerprints", "at least one full signer fingerprint is required")
 	}

@@ -45,19 +45,24 @@ func (s *Store) location(rel string) string {
 }
 
 // Find loads NAME/VERSION.toml from the store.
-func (s *Store) Find(name, version string) (*Recipe, error) {
+func (s *Store) Find(name, version string, opts ...ParseOption) (*Recipe, error) {
 	if !nameRE.MatchString(name) || !versionRE.MatchString(version) {
 		return nil, fmt.Errorf("%w: %q %q is not a valid name and version", ErrNotFound, name, version)
 	}
 	rel := path.Join(name, version+".toml")
-	data, err := fs.ReadFile(s.FS, rel)
+	f, err := s.FS.Open(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w %s %s in %s", ErrNotFound, name, version, s.Name())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading recipe %s: %w", s.location(rel), err)
 	}
-	r, err := Parse(s.location(rel), data)
+	data, err := readLimited(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading recipe %s: %w", s.location(rel), err)
+	}
+	r, err := Parse(s.location(rel), data, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,7 @@ sha256 = "` + distSHA + `"
 method = "build"
 commands = ` + tomlList(distCommands) + `
 `
-	r, err := recipe.Parse(filepath.Join(t.TempDir(), "1.0.toml"), []byte(data))
+	r, err := recipe.Parse(filepath.Join(t.TempDir(), "1.0.toml"), []byte(data), recipe.WithLocalGit())
 	require.NoError(t, err)
 	return r
 }
@@ -322,7 +322,7 @@ method = "build"
 commands = ` + tomlList(distCommands) + `
 `
 	require.NoError(t, os.WriteFile(path, []byte(data), 0o644))
-	r, err := recipe.Load(path)
+	r, err := recipe.Load(path, recipe.WithLocalGit())
 	require.NoError(t, err)
 
 	_, err = runner.Run(context.Background(), r, runnerOpts(t, e)...)

@@ -98,7 +98,7 @@ method = "build"
 mtime = "` + policy + `"
 commands = ["` + build + `"]
 `
-			r, err := recipe.Parse("p.toml", []byte(data))
+			r, err := recipe.Parse("p.toml", []byte(data), recipe.WithLocalGit())
 			require.NoError(t, err)
 			rep, err := runner.Run(context.Background(), r, runner.WithEngine(engine.NewHost(), runner.BackendHost), runner.WithCacheDir(t.TempDir()))
 			require.NoError(t, err)

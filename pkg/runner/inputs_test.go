@@ -65,7 +65,7 @@ sha256 = "` + want + `"
 method = "build"
 commands = ["cat ../gnulib/module.txt ../downloads/data.txt > out.txt"]
 `
-	r, err := recipe.Parse("inputs.toml", []byte(data))
+	r, err := recipe.Parse("inputs.toml", []byte(data), recipe.WithLocalGit())
 	require.NoError(t, err)
 	cache := t.TempDir()
 	run := func() *report.Report {

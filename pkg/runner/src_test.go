@@ -73,7 +73,7 @@ sha256 = "` + sha + `"
 method = "git-archive"
 prefix = "demo-v1.0/"
 `
-	r, err := recipe.Parse(filepath.Join(t.TempDir(), "1.0.toml"), []byte(data))
+	r, err := recipe.Parse(filepath.Join(t.TempDir(), "1.0.toml"), []byte(data), recipe.WithLocalGit())
 	require.NoError(t, err)
 	return r
 }
