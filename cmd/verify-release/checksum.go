@@ -12,13 +12,14 @@ const checksumUsage = `Usage:
 
 Print the SHA-256 of each FILE as sha256sum does ("HEX  FILE"), so the
 output can be checked with 'sha256sum -c'. With --tar, also print the
-SHA-256 of the uncompressed tar stream of each archive as
-"HEX  FILE (tar)": equal for two tarballs that differ only in compression.
+SHA-256 of the uncompressed tar stream of each archive on a comment line
+"# tar-sha256 HEX  FILE" (which 'sha256sum -c' skips): equal for two
+tarballs that differ only in compression.
 
 Examples:
   verify-release checksum libntlm-1.8.tar.gz
   verify-release checksum --tar libntlm-1.8.tar.gz rebuilt/libntlm-1.8.tar.xz
-  verify-release checksum *.tar.gz > SHA256SUMS && sha256sum -c SHA256SUMS
+  verify-release checksum --tar *.tar.gz > SHA256SUMS && sha256sum -c SHA256SUMS
 `
 
 // checksumOptions are the flags of 'verify-release checksum'.
@@ -56,7 +57,7 @@ func runChecksum(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.Stdout, "%s  %s\n%s  %s (tar)\n", sum, f, tarSum, f)
+		fmt.Fprintf(c.Stdout, "%s  %s\n# tar-sha256 %s  %s\n", sum, f, tarSum, f)
 	}
 	return nil
 }

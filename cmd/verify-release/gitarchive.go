@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,8 +26,9 @@ REF may be a commit, a tag or a tree (a tree needs --mtime or --allow-now).
 .gitattributes export-ignore and export-subst ($Format:...$) are honoured;
 features whose output cannot be reproduced exactly are errors.
 
-Compressors (--compress):
-  none           the tar stream (default, or the forge's compressor with --forge)
+Compressors (--compress; by default the output name chooses, as with
+'git archive -o': NAME.tar.gz or NAME.tgz is git-internal, else none):
+  none           the tar stream (or the forge's compressor with --forge)
   gzip-n         the system 'gzip -cn -LEVEL' (level 1-9, default 6)
   git-internal   git 2.38+ 'git archive --format=tar.gz' internal gzip
                  (zlib level 1-9, default 6; needs zlib-flate from qpdf)
@@ -78,7 +80,7 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&o.Forge, "forge", "", "use the prefix and compressor of forge preset `NAME`")
 	fs.StringVar(&o.Project, "project", "", "project `NAME` for --forge (and --identify presets)")
 	fs.StringVar(&o.Compress, "compress", "", "compressor `C`: none, gzip-n, git-internal")
-	fs.IntVar(&o.Level, "level", -1, "compression `N` (1-9; default: the compressor's default, 6)")
+	fs.IntVar(&o.Level, "level", -1, "compression level `N`, 1-9 (default 6)")
 	fs.StringVar(&o.Mtime, "mtime", "", "member mtime `T` (unix seconds or RFC 3339) instead of the committer time")
 	fs.BoolVar(&o.AllowNow, "allow-now", false, "for a tree REF without --mtime, use the current time as git archive does")
 	fs.IntVar(&o.Abbrev, "abbrev", 0, "pin core.abbrev to `N` for %h/%t/%p in export-subst files (default: repository's)")
@@ -137,6 +139,21 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 	}
 	if o.Compress != "" {
 		compress, level = o.Compress, -1
+		if !slices.Contains(gitarchive.Compressors, o.Compress) {
+			return usagef("gitarchive", "%v %q", gitarchive.ErrUnknownCompressor, o.Compress)
+		}
+		if err := checkCompressionName("gitarchive", o.Output, o.Compress, family(o.Compress)); err != nil {
+			return err
+		}
+	} else if o.Forge == "" {
+		// Like 'git archive -o x.tar.gz' (git 2.38+: its internal gzip).
+		switch want := compressionFromName(o.Output); want {
+		case "gzip":
+			compress = gitarchive.CompressGitInternal
+		case "", "none":
+		default:
+			return usagef("gitarchive", "-o %s asks for %s, but gitarchive writes only tar and gzip (as git archive does); write NAME.tar or NAME.tar.gz", o.Output, want)
+		}
 	}
 	if o.Level != -1 {
 		if compress == gitarchive.CompressNone {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -239,7 +240,7 @@ func exitCode(c *cli, err error) int {
 		fmt.Fprintf(c.Stderr, "verify-release: interrupted\n")
 		return exitCanceled
 	}
-	fmt.Fprintf(c.Stderr, "verify-release: error: %v\n", err)
+	fmt.Fprintf(c.Stderr, "verify-release: error: %s\n", userMessage(err.Error()))
 	for _, h := range hints(err) {
 		fmt.Fprintf(c.Stderr, "hint: %s\n", h)
 	}
@@ -248,6 +249,23 @@ func exitCode(c *cli, err error) int {
 		return exitDiffer
 	}
 	return exitError
+}
+
+// pkgPrefix matches a Go package name that leads an error message or one
+// of its wrapped parts ("tarball: ...", "reading x: runner: ..."): the
+// libraries' sentinel errors name their package, as Go's do, but a user
+// reads the CLI's messages, which name inputs instead (docs/cli.md).
+var pkgPrefix = regexp.MustCompile(`(^|: )(?:atomicfile|attest|cache|ci|compare|debian|deflate|digest|engine|envpin|filelock|fingerprint|gitarchive|pipe|recipe|report|rootfs|runner|sign|source|tarball): `)
+
+// userMessage drops the Go package names from a library message.
+func userMessage(msg string) string {
+	for {
+		m := pkgPrefix.ReplaceAllString(msg, "$1")
+		if m == msg {
+			return m
+		}
+		msg = m
+	}
 }
 
 // hints collects the hint lines of every hintError and usageError in

@@ -30,8 +30,9 @@ bytes. OUT is written atomically; IN is never modified.
 
 Examples:
   verify-release normalize libntlm-1.8.tar.gz -o norm.tar.gz --sort --owner root --mode-normalize
-  SOURCE_DATE_EPOCH=1700000000 verify-release normalize in.tar.xz -o out.tar --compress none
-  verify-release normalize in.tar -o out.tar.xz --clamp-mtime 1700000000 --format ustar --compress xz
+  SOURCE_DATE_EPOCH=1700000000 verify-release normalize in.tar.xz -o out.tar
+  verify-release normalize in.tar -o out.tar.xz --clamp-mtime 1700000000 --format ustar
+  verify-release normalize in.tar -o out.tar.gz --compress gzip-9
 `
 
 // normalizeOptions are the flags of 'verify-release normalize'.
@@ -61,7 +62,7 @@ func runNormalize(ctx context.Context, c *cli, args []string) error {
 	fs.BoolVar(&o.ModeNormalize, "mode-normalize", false, "modes like GNU tar --mode=go+u,go-w (0755/0644)")
 	fs.BoolVar(&o.Sort, "sort", false, "sort members by name (default: keep order)")
 	fs.StringVar(&o.Format, "format", "pax", "tar format: pax, ustar or gnu")
-	fs.StringVar(&o.Compress, "compress", "none", "compressor: none, gzip, gzip-N (N=1..9), xz, zstd, zstd-N, bzip2")
+	fs.StringVar(&o.Compress, "compress", "", "compressor `C`: none, gzip, gzip-N (N=1..9), xz, zstd, zstd-N, bzip2 (default: from OUT's name, as git archive -o does: .tar.gz/.tgz gzip, .tar.xz xz, .tar.zst zstd, .tar.bz2 bzip2, else none)")
 	fs.Int64Var(&o.MaxSize, "max-size", tarball.DefaultMaxSize, "fail if IN decompresses to more than `BYTES`")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -113,6 +114,14 @@ func runNormalize(ctx context.Context, c *cli, args []string) error {
 		return usagef("normalize", "--format %q: want pax, ustar or gnu", o.Format)
 	}
 	opts = append(opts, tarball.WithFormat(format))
+	if o.Compress == "" {
+		o.Compress = compressionFromName(o.Out)
+		if o.Compress == "" {
+			o.Compress = "none"
+		}
+	} else if err := checkCompressionName("normalize", o.Out, o.Compress, family(o.Compress)); err != nil {
+		return err
+	}
 	comp, level, err := parseCompress(o.Compress)
 	if err != nil {
 		return usagef("normalize", "--compress %q: %v", o.Compress, err)

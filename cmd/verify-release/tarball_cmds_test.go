@@ -92,7 +92,7 @@ func TestDiffCommand(t *testing.T) {
 
 	code, _, errOut := run(t, nil, "diff", p("notes.txt"), p("p.tar"))
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "verify-release: error: "+p("notes.txt")+": tarball: not a tar archive")
+	assert.Contains(t, errOut, "verify-release: error: "+p("notes.txt")+": not a tar archive")
 
 	code, _, errOut = run(t, nil, "diff", p("p.tar"))
 	assert.Equal(t, 2, code)
@@ -160,11 +160,11 @@ func TestChecksumCommand(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	fileSum := strings.Fields(shell(t, dir, "sha256sum plain.tar.gz"))[0]
 	tarSum := strings.Fields(shell(t, dir, "gzip -dc plain.tar.gz | sha256sum"))[0]
-	assert.Equal(t, fileSum+"  "+files[0]+"\n"+tarSum+"  "+files[0]+" (tar)\n", out)
+	assert.Equal(t, fileSum+"  "+files[0]+"\n# tar-sha256 "+tarSum+"  "+files[0]+"\n", out)
 
 	code, _, errOut = run(t, nil, "checksum", "--tar", filepath.Join(dir, "notes.txt"))
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "notes.txt: tarball: not a tar archive")
+	assert.Contains(t, errOut, "notes.txt: not a tar archive")
 	code, _, _ = run(t, nil, "checksum")
 	assert.Equal(t, 2, code)
 }

@@ -112,7 +112,8 @@ func Identify(ctx context.Context, repoDir, ref, published string, opts ...Optio
 	if comp == "none" {
 		m := *id.TarMatch
 		m.Compression = CompressNone
-		id.Match = &m
+		id.Matches = []Variant{m}
+		id.Match = &id.Matches[0]
 		return id, nil
 	}
 	if comp != "gzip" {

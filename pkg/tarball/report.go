@@ -75,7 +75,12 @@ func writeJSONArray(b *bufio.Writer, name string, fs []Finding, sep string) erro
 	return nil
 }
 
+// fileLine describes one input; the tar stream's digest is there only
+// when it was computed (WithTarSHA256).
 func fileLine(f FileInfo) string {
+	if f.TarSHA256 != "" {
+		return fmt.Sprintf("%s (%d bytes, %s, sha256 %s, tar sha256 %s)", f.Name, f.Size, f.Compression.Format, f.SHA256, f.TarSHA256)
+	}
 	return fmt.Sprintf("%s (%d bytes, %s, sha256 %s)", f.Name, f.Size, f.Compression.Format, f.SHA256)
 }
 
