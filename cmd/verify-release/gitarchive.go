@@ -12,6 +12,7 @@ import (
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/gitarchive"
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
 )
 
 const gitarchiveUsage = `Usage:
@@ -66,6 +67,7 @@ type gitarchiveOptions struct {
 	Abbrev   int
 	Output   string
 	Identify string
+	MaxSize  int64
 }
 
 func init() {
@@ -86,6 +88,7 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 	fs.IntVar(&o.Abbrev, "abbrev", 0, "pin core.abbrev to `N` for %h/%t/%p in export-subst files (default: repository's)")
 	fs.StringVar(&o.Output, "o", "", "write the archive to `FILE` ('-' for stdout)")
 	fs.StringVar(&o.Identify, "identify", "", "find the variant that reproduces `PUBLISHED` tarball")
+	fs.Int64Var(&o.MaxSize, "max-size", tarball.DefaultMaxSize, "with --identify, fail if PUBLISHED decompresses to more than `BYTES`")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -118,6 +121,7 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 		if o.Project != "" {
 			opts = append(opts, gitarchive.WithProject(o.Project))
 		}
+		opts = append(opts, gitarchive.WithMaxSize(o.MaxSize))
 		return identify(ctx, c, o, ref, opts)
 	}
 	if o.Output == "" {

@@ -128,7 +128,7 @@ func runNormalize(ctx context.Context, c *cli, args []string) error {
 	}
 	opts = append(opts, tarball.WithCompressor(comp, level))
 
-	in, err := os.Open(pos[0])
+	in, err := tarball.OpenFile(pos[0])
 	if err != nil {
 		return err
 	}

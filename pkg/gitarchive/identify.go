@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ulikunitz/xz"
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
 )
 
 // Variant is one way of making a tarball: a prefix and a compressor.
@@ -73,7 +71,7 @@ func Identify(ctx context.Context, repoDir, ref, published string, opts ...Optio
 		return nil, err
 	}
 	id := &Identification{Published: published}
-	comp, observed, err := inspectPublished(published, id)
+	comp, observed, err := inspectPublished(ctx, published, o, id)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +83,7 @@ func Identify(ctx context.Context, repoDir, ref, published string, opts ...Optio
 	id.Tried = candidatePrefixes(project, ref, observed)
 	for i := range id.Tried {
 		v := &id.Tried[i]
-		cmp, err := openTarStream(published)
+		cmp, err := openTarStream(ctx, published, o)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +128,7 @@ func Identify(ctx context.Context, repoDir, ref, published string, opts ...Optio
 	}
 	for _, method := range methods {
 		for _, level := range levelsForXFL(method, id) {
-			ok, err := compressMatches(ctx, published, method, level)
+			ok, err := compressMatches(ctx, published, o, method, level)
 			if err != nil {
 				return nil, err
 			}
@@ -169,8 +167,8 @@ func levelsForXFL(method string, id *Identification) []int {
 	return out
 }
 
-func compressMatches(ctx context.Context, published, method string, level int) (bool, error) {
-	src, err := openTarStream(published)
+func compressMatches(ctx context.Context, published string, o *options, method string, level int) (bool, error) {
+	src, err := openTarStream(ctx, published, o)
 	if err != nil {
 		return false, err
 	}
@@ -226,52 +224,47 @@ func (c *cmpWriter) atEOF() bool {
 }
 
 // inspectPublished hashes the file and its tar stream, detects the
-// compression and returns the top directory of the tar, if it has one.
-func inspectPublished(path string, id *Identification) (string, string, error) {
-	f, err := os.Open(path)
+// compression and returns the top directory of the tar, if it has one. It
+// reads with pkg/tarball, so a published file is held to the same rules
+// (and the same decompressed size limit) as diff and checksum apply.
+func inspectPublished(ctx context.Context, path string, o *options, id *Identification) (string, string, error) {
+	f, err := tarball.OpenFile(path)
 	if err != nil {
 		return "", "", fmt.Errorf("gitarchive: published tarball: %w", err)
 	}
 	defer f.Close()
 	h := sha256.New()
-	br := bufio.NewReader(io.TeeReader(f, h))
-	comp, r, err := decompressor(br, path)
+	r, err := tarball.Open(ctx, io.TeeReader(f, h), tarball.WithName(path), tarball.WithMaxSize(o.maxSize))
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("gitarchive: published tarball: %w", err)
 	}
-	th := sha256.New()
-	tr := tar.NewReader(io.TeeReader(r, th))
+	defer r.Close()
 	observed := ""
 	for {
-		hd, err := tr.Next()
-		if err != nil {
-			if err != io.EOF {
-				return "", "", fmt.Errorf("gitarchive: %s: not a valid tar stream: %w", path, err)
-			}
+		m, err := r.Next()
+		if errors.Is(err, io.EOF) {
 			break
 		}
-		if observed == "" && hd.Typeflag == tar.TypeDir && strings.HasSuffix(hd.Name, "/") {
-			observed = hd.Name
+		if err != nil {
+			return "", "", fmt.Errorf("gitarchive: published tarball: %w", err)
+		}
+		if observed == "" && m.Typeflag == tar.TypeDir && strings.HasSuffix(m.Name, "/") {
+			observed = m.Name
 		}
 	}
-	if _, err := io.Copy(io.Discard, io.TeeReader(r, th)); err != nil {
-		return "", "", fmt.Errorf("gitarchive: %s: %w", path, err)
+	if _, err := io.Copy(h, f); err != nil {
+		return "", "", fmt.Errorf("gitarchive: reading %s: %w", path, err)
 	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
-		return "", "", err
-	}
+	ar := r.Archive()
 	id.PublishedSHA256 = hex.EncodeToString(h.Sum(nil))
-	id.TarSHA256 = hex.EncodeToString(th.Sum(nil))
-	if comp == "gzip" {
-		b := make([]byte, 10)
-		if _, err := f.ReadAt(b, 0); err == nil {
-			id.gzipXFL = b[8]
-		}
+	id.TarSHA256 = ar.TarSHA256
+	if len(ar.Compression.Gzip) > 0 {
+		id.gzipXFL = ar.Compression.Gzip[0].XFL
 	}
 	if checkPrefix(observed) != nil {
 		observed = ""
 	}
-	return comp, observed, nil
+	return string(ar.Compression.Format), observed, nil
 }
 
 type readCloser struct {
@@ -282,40 +275,17 @@ type readCloser struct {
 func (r readCloser) Close() error { return r.close() }
 
 // openTarStream opens path and returns its decompressed tar stream.
-func openTarStream(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
+func openTarStream(ctx context.Context, path string, o *options) (io.ReadCloser, error) {
+	f, err := tarball.OpenFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("gitarchive: published tarball: %w", err)
 	}
-	_, r, err := decompressor(bufio.NewReader(f), path)
+	r, _, err := tarball.Decompress(ctx, f, tarball.WithName(path), tarball.WithMaxSize(o.maxSize))
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("gitarchive: published tarball: %w", err)
 	}
-	return readCloser{Reader: r, close: f.Close}, nil
-}
-
-// decompressor detects the compression from magic bytes.
-func decompressor(br *bufio.Reader, path string) (string, io.Reader, error) {
-	magic, _ := br.Peek(6)
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return "", nil, fmt.Errorf("gitarchive: %s: %w", path, err)
-		}
-		zr.Multistream(false)
-		return "gzip", zr, nil
-	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		xr, err := xz.NewReader(br)
-		if err != nil {
-			return "", nil, fmt.Errorf("gitarchive: %s: %w", path, err)
-		}
-		return "xz", xr, nil
-	case bytes.HasPrefix(magic, []byte("BZh")):
-		return "bzip2", bzip2.NewReader(br), nil
-	}
-	return "none", br, nil
+	return readCloser{Reader: r, close: func() error { return errors.Join(r.Close(), f.Close()) }}, nil
 }
 
 // projectFromFileName guesses the project from a tarball name such as

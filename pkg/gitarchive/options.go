@@ -2,6 +2,8 @@ package gitarchive
 
 import (
 	"fmt"
+
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
 	"strings"
 	"time"
 )
@@ -18,16 +20,24 @@ type options struct {
 	compression string
 	level       int
 	project     string
+	maxSize     int64
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{git: "git", compression: CompressNone, level: -1}
+	o := &options{git: "git", compression: CompressNone, level: -1, maxSize: tarball.DefaultMaxSize}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
 		}
 	}
 	return o, nil
+}
+
+// WithMaxSize limits how many bytes Identify decompresses from the
+// published tarball (default tarball.DefaultMaxSize); past it Identify
+// fails with a *tarball.LimitError.
+func WithMaxSize(n int64) Option {
+	return func(o *options) error { o.maxSize = n; return nil }
 }
 
 // WithGit sets the git binary (default "git" from PATH).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,6 +35,36 @@ func rawHeader(name string, typ byte, size int64) []byte {
 	}
 	copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
 	return b
+}
+
+// withSizeField overwrites a header's size field and fixes its checksum.
+func withSizeField(b, size []byte) []byte {
+	copy(b[124:136], size)
+	copy(b[148:], "        ")
+	var sum int64
+	for _, c := range b {
+		sum += int64(c)
+	}
+	copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
+// TestNonRegularInputsRefused: a character device or a FIFO is refused
+// by name before a byte is read (reading /dev/zero would never end, and
+// opening a FIFO without a writer would block).
+func TestNonRegularInputsRefused(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	for _, p := range []string{"/dev/zero", fifo, dir} {
+		_, _, err := Checksum(context.Background(), p)
+		require.ErrorIs(t, err, ErrNotRegular, p)
+		assert.Contains(t, err.Error(), p)
+		_, err = FileSHA256(context.Background(), p)
+		require.ErrorIs(t, err, ErrNotRegular, p)
+		_, err = Diff(context.Background(), p, p)
+		require.ErrorIs(t, err, ErrNotRegular, p)
+	}
 }
 
 func TestBadInput(t *testing.T) {
@@ -64,6 +95,9 @@ echo 'just some text, not an archive' > notes.txt
 	write("absurd-pax.tar", append(absurd, make([]byte, 1024)...))
 	// A member claiming 10 GiB with no data.
 	write("huge-claim.tar", append(rawHeader("huge", tar.TypeReg, 10<<30), make([]byte, 1024)...))
+	// Size fields in base-256: negative, and 2^62.
+	write("negative-size.tar", append(withSizeField(rawHeader("neg", tar.TypeReg, 0), append([]byte{0xff}, bytes.Repeat([]byte{0xff}, 11)...)), make([]byte, 1024)...))
+	write("size-2p62.tar", append(withSizeField(rawHeader("big", tar.TypeReg, 0), []byte{0x80, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0}), make([]byte, 1024)...))
 
 	cases := []struct {
 		file string
@@ -79,6 +113,8 @@ echo 'just some text, not an archive' > notes.txt
 		{"bad-checksum.tar", ErrCorrupt, nil},
 		{"absurd-pax.tar", ErrCorrupt, nil},
 		{"huge-claim.tar", ErrTruncated, nil},
+		{"negative-size.tar", ErrCorrupt, nil},
+		{"size-2p62.tar", ErrTruncated, nil},
 		{"notes.txt", ErrNotArchive, nil},
 		{"empty.tar", ErrEmpty, nil},
 	}
@@ -97,6 +133,9 @@ echo 'just some text, not an archive' > notes.txt
 			// Diff and Checksum report the same problem instead of panicking.
 			_, derr := Diff(context.Background(), filepath.Join(dir, c.file), filepath.Join(dir, "p.tar"), c.opts...)
 			require.ErrorIs(t, derr, c.want)
+			_, _, cerr := Checksum(context.Background(), filepath.Join(dir, c.file), c.opts...)
+			require.ErrorIs(t, cerr, c.want)
+			assert.Contains(t, cerr.Error(), c.file)
 		})
 	}
 }

@@ -4,41 +4,55 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"gitlab.com/verify-release/verify-release/pkg/digest"
 )
 
 // Checksum returns the hex SHA-256 of the file at path and of its
 // uncompressed tar stream (equal for an uncompressed tar). It reads the
-// file once.
+// file once, with the same Reader as Diff and Normalize, so it rejects
+// every archive they reject: a truncated stream, a bad header checksum, a
+// negative or impossible size field.
 func Checksum(ctx context.Context, path string, opts ...Option) (file, tar string, err error) {
-	o := makeOptions(append([]Option{WithName(path)}, opts...))
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return "", "", err
 	}
 	defer f.Close()
-	fh, th := sha256.New(), sha256.New()
-	dec, err := newDecoder(ctx, io.TeeReader(f, fh), o.maxSize, o.xz)
+	fh := sha256.New()
+	r, err := Open(ctx, io.TeeReader(f, fh), append(opts, WithName(path))...)
 	if err != nil {
-		return "", "", &InputError{Name: path, Offset: -1, Err: err}
+		return "", "", err
 	}
-	defer dec.Close()
-	n, err := io.Copy(th, digest.Reader(ctx, dec.r))
-	if err != nil {
-		return "", "", &InputError{Name: path, Offset: n, Err: err}
+	defer r.Close()
+	for {
+		// Member contents are not needed: archive/tar skips them, and
+		// they are hashed with the rest of the tar stream.
+		if _, err := r.nextHeader(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return "", "", err
+		}
 	}
-	if err := dec.Close(); err != nil {
+	if err := r.Close(); err != nil {
 		return "", "", fmt.Errorf("%s: %w", path, err)
 	}
-	if _, err := io.Copy(fh, f); err != nil {
+	if _, err := io.Copy(fh, digest.Reader(ctx, f)); err != nil {
 		return "", "", fmt.Errorf("reading %s: %w", path, err)
 	}
-	return hex.EncodeToString(fh.Sum(nil)), hex.EncodeToString(th.Sum(nil)), nil
+	return hex.EncodeToString(fh.Sum(nil)), r.Archive().TarSHA256, nil
 }
 
-// FileSHA256 returns the hex SHA-256 of the file at path.
-func FileSHA256(ctx context.Context, path string) (string, error) { return digest.File(ctx, path) }
+// FileSHA256 returns the hex SHA-256 of the file at path, which must be
+// a regular file.
+func FileSHA256(ctx context.Context, path string) (string, error) {
+	f, err := OpenFile(path)
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	return digest.File(ctx, path)
+}

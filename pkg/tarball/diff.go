@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -157,7 +156,7 @@ type source struct {
 }
 
 func fileSource(p string) source {
-	return source{name: p, open: func() (io.ReadCloser, error) { return os.Open(p) }}
+	return source{name: p, open: func() (io.ReadCloser, error) { return OpenFile(p) }}
 }
 
 // Diff compares two archive files member by member. It reads both files

@@ -20,6 +20,9 @@ var (
 	// ErrTooLarge means the decompressed data exceeds the configured
 	// limit; the error is a *LimitError.
 	ErrTooLarge = errors.New("tarball: decompressed size exceeds limit")
+	// ErrNotRegular means an input path is not a regular file (a device,
+	// a FIFO, a socket or a directory).
+	ErrNotRegular = errors.New("tarball: not a regular file")
 	// ErrUnsupported means an option value is not supported.
 	ErrUnsupported = errors.New("tarball: unsupported")
 )
