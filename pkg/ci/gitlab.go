@@ -71,6 +71,8 @@ type options struct {
 	resultsImage  string
 	maxNeeds      int
 	source        string
+	// unpinnedHint is the way to allow unpinned images, in the refusal.
+	unpinnedHint string
 }
 
 // WithOnly restricts the pipeline to recipes named NAME/VERSION, or every
@@ -146,7 +148,22 @@ type VerifyJob struct {
 
 // GitLab plans the child pipeline for the recipes in store.
 func GitLab(store *recipe.Store, opts ...Option) (*Pipeline, error) {
-	o := &options{binary: DefaultBinary, buildJob: DefaultBuildJob, resultsImage: DefaultResultsImage, maxNeeds: DefaultMaxNeeds}
+	o, jobs, err := plan(store, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The results job needs the build job and every verify job.
+	if len(jobs)+1 > o.maxNeeds {
+		return nil, fmt.Errorf("%w: %d recipes plus the build job exceed %d; select fewer with --only, or raise the instance's ci_max_needs and pass --max-needs", ErrTooManyNeeds, len(jobs), o.maxNeeds)
+	}
+	return &Pipeline{Jobs: jobs, Pages: o.pages, BuildJob: o.buildJob, Binary: o.binary, ResultsImage: o.resultsImage, Source: o.source}, nil
+}
+
+// plan applies opts and makes the verify job of every selected recipe in
+// store, sorted by name and version; GitLab and GitHub lay them out.
+func plan(store *recipe.Store, opts []Option) (*options, []*VerifyJob, error) {
+	o := &options{binary: DefaultBinary, buildJob: DefaultBuildJob, resultsImage: DefaultResultsImage, maxNeeds: DefaultMaxNeeds,
+		unpinnedHint: "run the pipeline with VERIFY_RELEASE_ALLOW_UNPINNED=true"}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -158,32 +175,28 @@ func GitLab(store *recipe.Store, opts ...Option) (*Pipeline, error) {
 	}
 	list, err := store.List()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	selected, err := selectRecipes(list, o.only)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(selected) == 0 {
-		return nil, fmt.Errorf("%w in %s", ErrNoRecipes, store.Name())
+		return nil, nil, fmt.Errorf("%w in %s", ErrNoRecipes, store.Name())
 	}
-	// The results job needs the build job and every verify job.
-	if len(selected)+1 > o.maxNeeds {
-		return nil, fmt.Errorf("%w: %d recipes plus the build job exceed %d; select fewer with --only, or raise the instance's ci_max_needs and pass --max-needs", ErrTooManyNeeds, len(selected), o.maxNeeds)
-	}
-	p := &Pipeline{Pages: o.pages, BuildJob: o.buildJob, Binary: o.binary, ResultsImage: o.resultsImage, Source: o.source}
+	var jobs []*VerifyJob
 	for _, e := range selected {
 		r, err := store.Find(e.Name, e.Version)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		j, err := verifyJob(store, r, o)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		p.Jobs = append(p.Jobs, j)
+		jobs = append(jobs, j)
 	}
-	return p, nil
+	return o, jobs, nil
 }
 
 // selectRecipes filters the listing by NAME/VERSION or NAME; every
@@ -270,7 +283,7 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 		j.Refused = fmt.Sprintf("%s: image %s has no digest and the recipe has no lock file", recipePath, r.Env.Image)
 		j.Script = []string{
 			"echo " + shellQuote("verify-release: error: "+j.Refused) + " >&2",
-			"echo " + shellQuote(fmt.Sprintf("hint: run 'verify-release pin %s' and commit %s, or run the pipeline with VERIFY_RELEASE_ALLOW_UNPINNED=true", recipePath, envpin.LockPath(recipePath))) + " >&2",
+			"echo " + shellQuote(fmt.Sprintf("hint: run 'verify-release pin %s' and commit %s, or %s", recipePath, envpin.LockPath(recipePath), o.unpinnedHint)) + " >&2",
 			"exit 2",
 		}
 		return j, nil

@@ -217,7 +217,7 @@ func TestQuoteRoundTrip(t *testing.T) {
 		".5", ".inf", ".NaN", "-", "- x", "-x", "+1", "?", ":", "a: b", "a:b", "a #b", "a#b", "#c", "[x]", "{x}", "*ref", "&anc",
 		"!tag", "|", ">", "'q'", `"q"`, "%x", "@x", "`x`", ",x", "x ", " x", "a\tb", "line\nbreak", "crlf\r\n", "nul\x00",
 		"esc\x1b[0m", "é", "\u2028", "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "./verify-release run x 1", "verify:alpha:1.0",
-		"<<", "=", "2024-04-13", "12:30", "x: ", "trailing:", "echo 'it''s: #fine' > /tmp/x", `back\slash`, "\\", "\xff",
+		"<<", "=", "a\nb", "a\nb\n", "a\n\nb", "a\nb\n\n", "\na", " a\nb", "a \nb", "a\n  b\n#c", "- a\n: b", "2024-04-13", "12:30", "x: ", "trailing:", "echo 'it''s: #fine' > /tmp/x", `back\slash`, "\\", "\xff",
 	}
 	for _, s := range cases {
 		m := mapping{}

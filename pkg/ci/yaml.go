@@ -23,6 +23,8 @@ type entry struct {
 	key     string
 	value   any // string, bool, int, mapping, []any
 	comment []string
+	// trailing is a comment after a scalar value on the same line.
+	trailing string
 }
 
 func (m *mapping) add(key string, value any, comment ...string) {
@@ -83,6 +85,27 @@ func (y *yamlWriter) line(indent int, s string) {
 	_, y.err = fmt.Fprintf(y.w, "%s%s\n", strings.Repeat(" ", indent), s)
 }
 
+// literalOK reports whether s is written as a literal block scalar: it has
+// more than one line, only printable ASCII, no trailing blanks, no
+// leading blank on its first line and no run of newlines at the end
+// (which block chomping would not keep).
+func literalOK(s string) bool {
+	if !strings.Contains(strings.TrimSuffix(s, "\n"), "\n") || strings.HasSuffix(s, "\n\n") || strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\n") {
+		return false
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		if strings.HasSuffix(l, " ") {
+			return false
+		}
+		for _, r := range l {
+			if r < 0x20 || r > 0x7e {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func scalar(v any) (string, bool) {
 	switch v := v.(type) {
 	case string:
@@ -113,7 +136,31 @@ func (y *yamlWriter) mapping(indent int, m mapping) {
 		}
 		k := quote(e.key)
 		if s, ok := scalar(e.value); ok {
+			if e.trailing != "" {
+				s += " # " + strings.Map(func(r rune) rune {
+					if r < 0x20 || r == 0x7f {
+						return '?'
+					}
+					return r
+				}, e.trailing)
+			}
 			y.line(indent, k+": "+s)
+			continue
+		}
+		if v, ok := e.value.(string); ok && literalOK(v) {
+			// A multi-line script: a literal block, kept as written.
+			chomp := "|-"
+			if strings.HasSuffix(v, "\n") {
+				chomp, v = "|", strings.TrimSuffix(v, "\n")
+			}
+			y.line(indent, k+": "+chomp)
+			for _, l := range strings.Split(v, "\n") {
+				if l == "" {
+					y.line(0, "")
+				} else {
+					y.line(indent+2, l)
+				}
+			}
 			continue
 		}
 		y.line(indent, k+":")

@@ -346,6 +346,71 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	return enc.Encode(out{Result: r, Agree: r.Agree()})
 }
 
+// WriteMarkdown writes the verdict as a Markdown table (for a CI job
+// summary): one row per file with its state and, per distinct content,
+// the sha256 and the builds that produced it, then the verdict line.
+// Table cells are escaped; nothing depends on map order.
+func (r *Result) WriteMarkdown(w io.Writer) error {
+	ew := &errWriter{w: w}
+	agree := 0
+	for _, f := range r.Files {
+		if f.Agree {
+			agree++
+		}
+	}
+	verdict := "**DIFFER**"
+	if r.Agree() {
+		verdict = "**agree**"
+	}
+	ew.printf("### verify-release compare: %s\n\n", verdict)
+	ew.printf("%d build(s): %s", len(r.Builds), mdCode(strings.Join(r.Builds, " ")))
+	if r.Recipe != "" {
+		ew.printf("; recipe %s", mdCode(r.Recipe))
+	}
+	ew.printf("\n\n| file | result | sha256 | builds |\n|---|---|---|---|\n")
+	for _, f := range r.Files {
+		state := "agree"
+		if !f.Agree {
+			state = "**DIFFER**"
+		}
+		for i, g := range f.Groups {
+			name, st := mdCode(f.Name), state
+			if i > 0 {
+				name, st = "", ""
+			}
+			builds := mdCell(strings.Join(g.Builds, " "))
+			switch {
+			case g.Expected:
+				builds += " (as the recipe expects)"
+			case i == 0 && len(f.Groups) > 1:
+				builds += " (majority)"
+			}
+			ew.printf("| %s | %s | %s | %s |\n", name, st, mdCode(g.SHA256), builds)
+		}
+		if len(f.Missing) > 0 {
+			ew.printf("| %s | %s | missing | %s |\n", mdCode(f.Name), state, mdCell(strings.Join(f.Missing, " ")))
+		}
+		if f.Expected != "" && (len(f.Groups) == 0 || !f.Groups[0].Expected) {
+			ew.printf("| %s | %s | %s | expected by the recipe, built by none |\n", mdCode(f.Name), state, mdCode(f.Expected))
+		}
+	}
+	ew.printf("\n%d of %d file(s) agree", agree, len(r.Files))
+	if r.Agree() {
+		ew.printf(": all builds are identical.\n")
+	} else {
+		ew.printf("; differing: %s. The job log and compare.json have the per-member diff.\n", mdCell(strings.Join(r.differing(), ", ")))
+	}
+	return ew.err
+}
+
+// mdCell escapes text for a Markdown table cell.
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;", "`", "'").Replace(s)
+}
+
+// mdCode is s as inline code in a table cell.
+func mdCode(s string) string { return "`" + strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s) + "`" }
+
 type errWriter struct {
 	w   io.Writer
 	err error
