@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -23,6 +25,8 @@ const ciUsage = `Usage:
   verify-release ci gitlab [DIR] [--recipes DIR] [--only NAME/VERSION]... [--binary PATH] [--pages] [-o FILE]
   verify-release ci github [DIR] [--recipes DIR] [--only NAME/VERSION]... [--allow-unpinned] [-o FILE]
   verify-release ci results DIR -o OUTDIR [--expect NAME/VERSION]... [--sign-key FILE]
+  verify-release ci environments [--allow-unpinned] IMAGE...
+  verify-release ci setup [--packages "PKG..."] [--setup CMDS]
   verify-release ci build [CHECKOUT] --name NAME [-o OUTDIR] [--project P] [--version V] [--dist-commands CMDS]
 
 'ci gitlab' writes a GitLab CI child pipeline with one job per recipe,
@@ -43,6 +47,14 @@ pinned image as the job's container, after a 'build' job that builds the
 static binary from the checkout; JUnit and results/ are artifacts, and a
 final 'results' job assembles the page. Unpinned images are refused the
 same way.
+
+'ci environments' checks the maintainer gate's environments (each
+argument may hold several images separated by blanks): two or more image
+references, each pinned by @sha256 digest (unless --allow-unpinned), and
+prints them as a JSON array (a GitHub Actions matrix). 'ci setup' prepares
+one environment before the checkout: it runs --setup (default
+$VERIFY_RELEASE_SETUP), else installs --packages (default
+$VERIFY_RELEASE_PACKAGES) with apt-get, dnf or apk.
 
 'ci build' is one environment's part of the maintainer gate
 (.github/workflows/verify-release-gate.yml, action.yml): in the git
@@ -97,6 +109,7 @@ type ciOptions struct {
 type gateBuildOptions struct {
 	name, project, version, srcPrefix, distCommands string
 	noSrc, keepMtimes                               bool
+	packages, setup                                 string
 }
 
 func runCI(ctx context.Context, c *cli, args []string) error {
@@ -127,12 +140,14 @@ func runCI(ctx context.Context, c *cli, args []string) error {
 	fs.BoolVar(&o.gate.noSrc, "no-src", c.Getenv("VERIFY_RELEASE_SRC") == "false", "build: no git-archive tarball")
 	fs.StringVar(&o.gate.distCommands, "dist-commands", env("VERIFY_RELEASE_DIST_COMMANDS", ci.DefaultDistCommands), "build: shell commands that make the dist tarball")
 	fs.BoolVar(&o.gate.keepMtimes, "keep-mtimes", c.Getenv("VERIFY_RELEASE_MTIME") == "none", "build: keep checkout file times")
+	fs.StringVar(&o.gate.packages, "packages", c.Getenv("VERIFY_RELEASE_PACKAGES"), "setup: packages to install (blank-separated; none: nothing)")
+	fs.StringVar(&o.gate.setup, "setup", c.Getenv("VERIFY_RELEASE_SETUP"), "setup: shell commands run instead of the install")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("ci", "want 'ci gitlab', 'ci github', 'ci results' or 'ci build'")
+		return usagef("ci", "want 'ci gitlab', 'ci github', 'ci results', 'ci environments', 'ci setup' or 'ci build'")
 	}
 	switch pos[0] {
 	case "gitlab":
@@ -143,8 +158,12 @@ func runCI(ctx context.Context, c *cli, args []string) error {
 		return ciResults(ctx, c, &o, pos[1:])
 	case "build":
 		return ciBuild(ctx, c, &o, pos[1:])
+	case "environments":
+		return ciEnvironments(c, &o, pos[1:])
+	case "setup":
+		return ciSetup(ctx, c, &o, pos[1:])
 	default:
-		return usagef("ci", "unknown subcommand %q: want gitlab, github, results or build", pos[0])
+		return usagef("ci", "unknown subcommand %q: want gitlab, github, results, environments, setup or build", pos[0])
 	}
 }
 
@@ -324,4 +343,38 @@ func ciBuild(ctx context.Context, c *cli, o *ciOptions, pos []string) error {
 		fmt.Fprintln(c.Stderr, "verify-release: WARNING: the build produced no tarball")
 	}
 	return nil
+}
+
+func ciEnvironments(c *cli, o *ciOptions, pos []string) error {
+	var envs []string
+	for _, p := range pos {
+		envs = append(envs, strings.Fields(p)...)
+	}
+	list, unpinned, err := ci.Environments(envs, o.allowUnpinned)
+	if err != nil {
+		if errors.Is(err, ci.ErrUnpinnedEnvironment) {
+			return withHint(err, "pin each image by digest (IMAGE@sha256:...; 'docker buildx imagetools inspect IMAGE' shows it), or allow unpinned images (allow-unpinned: true, --allow-unpinned)")
+		}
+		return err
+	}
+	for _, u := range unpinned {
+		fmt.Fprintf(c.Stderr, "verify-release: WARNING: environment %s is not pinned: pulled by tag\n", u)
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.Stdout, "%s\n", b)
+	return err
+}
+
+func ciSetup(ctx context.Context, c *cli, o *ciOptions, pos []string) error {
+	if len(pos) > 0 {
+		return usagef("ci", "ci setup takes no arguments, got %d", len(pos))
+	}
+	pkgs := strings.Fields(o.gate.packages)
+	if len(pkgs) == 1 && pkgs[0] == "none" {
+		pkgs = nil
+	}
+	return ci.Setup(ctx, pkgs, o.gate.setup, c.Stderr)
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
+	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/compare"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/tarball"
@@ -14,7 +16,7 @@ func init() {
 }
 
 const compareUsage = `Usage:
-  verify-release compare DIR1 DIR2... [--recipe RECIPE.toml] [--json]
+  verify-release compare DIR1 DIR2... [--recipe RECIPE.toml] [--json] [--report FILE] [--markdown FILE]
   verify-release compare DIR --recipe RECIPE.toml
 
 Compares artifacts built in different jobs or environments: each DIR holds
@@ -25,7 +27,11 @@ recipe expects, else the majority) against each outlier is printed.
 With --recipe every file the recipe names must also have the sha256 it
 expects, and every artifact the recipe lists must have been built.
 
-This is what the maintainer gate (ci/verify-release.gitlab-ci.yml) runs;
+--report and --markdown also write the result as JSON and as a Markdown
+table (the GitHub gate's job summary) to files.
+
+This is what the maintainer gates (ci/verify-release.gitlab-ci.yml,
+.github/workflows/verify-release-gate.yml, action.yml) run;
 see docs/ci.md.
 
 Exit status: 0 all builds agree, 1 they disagree (or differ from the
@@ -42,6 +48,8 @@ type compareOptions struct {
 	asJSON       bool
 	noDiff       bool
 	maxDiffLines int
+	report       string
+	markdown     string
 }
 
 func runCompare(ctx context.Context, c *cli, args []string) error {
@@ -51,6 +59,8 @@ func runCompare(ctx context.Context, c *cli, args []string) error {
 	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&o.noDiff, "no-diff", false, "do not run the per-member diff of disagreeing files")
 	fs.IntVar(&o.maxDiffLines, "max-diff-lines", tarball.DefaultMaxDiffLines, "show at most `N` lines of unified diff per member")
+	fs.StringVar(&o.report, "report", "", "also write the result as JSON to `FILE`")
+	fs.StringVar(&o.markdown, "markdown", "", "also write the verdict as a Markdown table to `FILE` (e.g. for $GITHUB_STEP_SUMMARY)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -85,6 +95,16 @@ func runCompare(ctx context.Context, c *cli, args []string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("writing result: %w", err)
+	}
+	for _, f := range []struct {
+		path  string
+		write func(io.Writer) error
+	}{{o.report, res.WriteJSON}, {o.markdown, res.WriteMarkdown}} {
+		if f.path != "" {
+			if err := atomicfile.Write(f.path, f.write); err != nil {
+				return err
+			}
+		}
 	}
 	if !res.Agree() {
 		return errDiffer

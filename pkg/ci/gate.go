@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"gitlab.com/verify-release/verify-release/pkg/envpin"
 )
 
 // The maintainer gate: the release tarballs built from one checkout in
@@ -267,4 +269,67 @@ func listBuilt(dir string) ([]BuiltFile, error) {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	return files, nil
+}
+
+var (
+	// ErrUnpinnedEnvironment is matched when a gate environment's image
+	// has no digest and unpinned images are not allowed.
+	ErrUnpinnedEnvironment = errors.New("ci: environment image has no digest")
+	// ErrFewEnvironments is matched when the gate gets fewer than two
+	// environments.
+	ErrFewEnvironments = errors.New("ci: need two or more environments")
+)
+
+// Environments checks the gate's environments (image references): each
+// must parse, none may repeat, there must be two or more, and each must
+// be pinned by an @sha256 digest unless allowUnpinned (then unpinned
+// lists the ones pulled by tag). It returns the list in the order given.
+func Environments(envs []string, allowUnpinned bool) (list, unpinned []string, err error) {
+	seen := map[string]bool{}
+	var bad []string
+	for _, e := range envs {
+		if _, err := envpin.ParseRef(e); err != nil {
+			return nil, nil, fmt.Errorf("ci: environment %q: %w", e, err)
+		}
+		if seen[e] {
+			return nil, nil, fmt.Errorf("ci: environment %q given twice", e)
+		}
+		seen[e] = true
+		list = append(list, e)
+		if !envpin.Pinned(e) {
+			unpinned = append(unpinned, e)
+			bad = append(bad, e)
+		}
+	}
+	if len(bad) > 0 && !allowUnpinned {
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnpinnedEnvironment, strings.Join(bad, ", "))
+	}
+	if len(list) < 2 {
+		return nil, nil, fmt.Errorf("%w, got %d", ErrFewEnvironments, len(list))
+	}
+	return list, unpinned, nil
+}
+
+// Setup prepares a gate environment before the checkout: it runs the
+// shell commands setup when given, else installs packages with the
+// image's package manager (apt-get, dnf or apk), as the recipe verify
+// jobs do. Nothing happens for neither. Output goes to log.
+func Setup(ctx context.Context, packages []string, setup string, log io.Writer) error {
+	script := setup
+	if script == "" {
+		if len(packages) == 0 {
+			return nil
+		}
+		script = installCommand(packages)
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-ec", script)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: setup: %v", ErrBuildFailed, err)
+	}
+	return nil
 }

@@ -135,18 +135,6 @@ func (y *yamlWriter) mapping(indent int, m mapping) {
 			y.comment(indent, c)
 		}
 		k := quote(e.key)
-		if s, ok := scalar(e.value); ok {
-			if e.trailing != "" {
-				s += " # " + strings.Map(func(r rune) rune {
-					if r < 0x20 || r == 0x7f {
-						return '?'
-					}
-					return r
-				}, e.trailing)
-			}
-			y.line(indent, k+": "+s)
-			continue
-		}
 		if v, ok := e.value.(string); ok && literalOK(v) {
 			// A multi-line script: a literal block, kept as written.
 			chomp := "|-"
@@ -161,6 +149,18 @@ func (y *yamlWriter) mapping(indent int, m mapping) {
 					y.line(indent+2, l)
 				}
 			}
+			continue
+		}
+		if s, ok := scalar(e.value); ok {
+			if e.trailing != "" {
+				s += " # " + strings.Map(func(r rune) rune {
+					if r < 0x20 || r == 0x7f {
+						return '?'
+					}
+					return r
+				}, e.trailing)
+			}
+			y.line(indent, k+": "+s)
 			continue
 		}
 		y.line(indent, k+":")

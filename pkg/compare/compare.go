@@ -409,7 +409,9 @@ func mdCell(s string) string {
 }
 
 // mdCode is s as inline code in a table cell.
-func mdCode(s string) string { return "`" + strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s) + "`" }
+func mdCode(s string) string {
+	return "`" + strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s) + "`"
+}
 
 type errWriter struct {
 	w   io.Writer
