@@ -253,12 +253,7 @@ func (d *Diff) Members() []string {
 // per-member diff of the reference against each outlier.
 func (r *Result) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	agree := 0
-	for _, f := range r.Files {
-		if f.Agree {
-			agree++
-		}
-	}
+	agree := len(r.Files) - len(r.differing())
 	ew.printf("%d build(s): %s\n", len(r.Builds), strings.Join(r.Builds, ", "))
 	if r.Recipe != "" {
 		ew.printf("recipe: %s\n", r.Recipe)
@@ -352,12 +347,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // Table cells are escaped; nothing depends on map order.
 func (r *Result) WriteMarkdown(w io.Writer) error {
 	ew := &errWriter{w: w}
-	agree := 0
-	for _, f := range r.Files {
-		if f.Agree {
-			agree++
-		}
-	}
+	agree := len(r.Files) - len(r.differing())
 	verdict := "**DIFFER**"
 	if r.Agree() {
 		verdict = "**agree**"
