@@ -31,10 +31,15 @@ func Checksum(ctx context.Context, path string, opts ...Option) (file, tar strin
 	for {
 		// Member contents are not needed: archive/tar skips them, and
 		// they are hashed with the rest of the tar stream.
-		if _, err := r.nextHeader(); errors.Is(err, io.EOF) {
+		m, err := r.nextHeader()
+		if errors.Is(err, io.EOF) {
 			break
-		} else if err != nil {
+		}
+		if err != nil {
 			return "", "", err
+		}
+		if err := r.discardContent(m); err != nil {
+			return "", "", r.fail(err)
 		}
 	}
 	if err := r.Close(); err != nil {

@@ -317,6 +317,15 @@ func (ls *lockstep) run() error {
 // enough for a unified diff is kept.
 func (ls *lockstep) compareContent(ma, mb *Member) error {
 	a, b := ls.a, ls.b
+	if ma.sparse != nil || mb.sparse != nil {
+		// Compared by sparse map and stored data, never expanded.
+		ls.hashed += 2
+		if _, err := a.hashHead(); err != nil {
+			return err
+		}
+		_, err := b.hashHead()
+		return err
+	}
 	if ma.Size != mb.Size {
 		ls.hashed += 2
 		if ls.keepable(max(ma.Size, mb.Size), ma.Size+mb.Size) {

@@ -32,9 +32,14 @@ var (
 type LimitError struct {
 	Limit      int64 // configured limit in bytes
 	Compressed int64 // compressed bytes consumed when the limit was hit
+	Sparse     int64 // declared size of the sparse member that exceeded it, or 0
 }
 
 func (e *LimitError) Error() string {
+	if e.Sparse > 0 {
+		return fmt.Sprintf("%v: a sparse member declares %s, more than the %s limit (possible sparse bomb; raise the limit if expected)",
+			ErrTooLarge, humanBytes(e.Sparse), humanBytes(e.Limit))
+	}
 	ratio := ""
 	if e.Compressed > 0 {
 		ratio = fmt.Sprintf(", ratio over %d:1", e.Limit/e.Compressed)

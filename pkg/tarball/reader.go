@@ -95,8 +95,10 @@ type Member struct {
 	// pax and GNU long-name blocks.
 	HeaderSHA256 string `json:"header_sha256"`
 	// Text reports that the content has no NUL byte in its first 8000
-	// bytes (git's heuristic).
+	// bytes (git's heuristic). A sparse member is never text.
 	Text bool `json:"text"`
+
+	sparse *sparseInfo // nil unless a sparse member (see sparse.go)
 }
 
 // GlobalHeader is a pax global extended header ('g'), for example git
@@ -292,25 +294,47 @@ func (r *Reader) next() (*Member, error) {
 		if !hdr.ChangeTime.IsZero() {
 			m.ChangeTime = hdr.ChangeTime.UTC()
 		}
+		if isSparse(hdr) {
+			if r.ts.headerLost {
+				return nil, fmt.Errorf("%w: sparse member headers larger than %d bytes", ErrCorrupt, maxHeaderCapture)
+			}
+			if m.sparse, err = parseSparse(hdr, raw); err != nil {
+				return nil, err
+			}
+		}
 		r.formats[m.Format] = true
 		r.archive.Members++
 		return m, nil
 	}
 }
 
-// readContent hashes the member content, bounded by the size limit.
+// readContent hashes the member content, bounded by the size limit. A
+// sparse member is charged its declared size up front and hashed as map
+// plus stored data (readSparse), unless a sink wants its expanded bytes.
 func (r *Reader) readContent(m *Member) error {
+	var sink io.Writer
+	if r.opts.sink != nil {
+		sink = r.opts.sink(m)
+	}
+	if m.sparse != nil {
+		if m.Size > r.opts.maxSize-r.content {
+			return &LimitError{Limit: r.opts.maxSize, Compressed: r.dec.cr.n.Load(), Sparse: m.Size}
+		}
+		if sink == nil {
+			r.content += m.Size
+			return r.readSparse(m)
+		}
+	}
 	w := &r.cw
 	w.h.Reset()
 	w.sn = sniffer{}
-	w.sink = nil
-	if r.opts.sink != nil {
-		w.sink = r.opts.sink(m)
-	}
+	w.sink = sink
 	budget := r.opts.maxSize - r.content
 	r.lr = io.LimitedReader{R: r.tr, N: budget + 1}
 	r.ts.inContent = true
-	n, err := io.CopyBuffer(w, &r.lr, r.buf)
+	// The context is checked per buffer: archive/tar expands a sparse
+	// member's holes without reading the stream below it.
+	n, err := io.CopyBuffer(w, ctxReader{r.ctx, &r.lr}, r.buf)
 	r.ts.inContent = false
 	w.sink = nil
 	r.content += n
@@ -324,6 +348,45 @@ func (r *Reader) readContent(m *Member) error {
 	m.SHA256 = hex.EncodeToString(w.h.Sum(sum[:0]))
 	m.Text = !w.sn.nul
 	return nil
+}
+
+// discardContent skips the current member's content without hashing it
+// (Checksum): a regular member's bytes go by with the tar stream, a sparse
+// member's stored data is read without expanding its holes.
+func (r *Reader) discardContent(m *Member) error {
+	if m.sparse == nil {
+		return nil // archive/tar skips it before the next header
+	}
+	r.ts.inContent = true
+	defer func() { r.ts.inContent = false }()
+	if m.sparse.phys == 0 {
+		return nil
+	}
+	n, err := io.CopyN(io.Discard, ctxReader{r.ctx, r.ts}, m.sparse.phys-1)
+	if err == nil {
+		var last [1]byte
+		if _, err = io.ReadFull(r.ts, last[:]); err == nil {
+			r.ts.skip(m.sparse.phys, last[0])
+			return nil
+		}
+	}
+	if errors.Is(err, io.EOF) && n < m.sparse.phys {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// ctxReader fails with the context's error once it is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // readChunk reads exactly len(p) bytes of the current member's content
@@ -443,6 +506,39 @@ type tarStream struct {
 	inHeader   bool
 	headerBuf  []byte
 	headerLost bool
+	// credit is stored data of a sparse member that was read ahead of
+	// archive/tar, which skips it with Seek; pending is its last byte,
+	// served to the one-byte read archive/tar makes after seeking.
+	credit  int64
+	pending []byte
+}
+
+// errSeek is what tarStream.Seek returns when archive/tar is to read,
+// not skip.
+var errSeek = errors.New("tarball: tar stream is not seekable")
+
+// skip records that n bytes of stored data ending with last were read
+// past archive/tar, which will skip them next.
+func (t *tarStream) skip(n int64, last byte) {
+	t.credit = n - 1
+	t.pending = append(t.pending[:0], last)
+}
+
+// Seek lets archive/tar skip data already read (see skip); any other
+// seek fails, so archive/tar reads instead.
+func (t *tarStream) Seek(offset int64, whence int) (int64, error) {
+	if whence != io.SeekCurrent || t.credit == 0 {
+		return 0, errSeek
+	}
+	pos := t.off - t.credit - int64(len(t.pending))
+	switch offset {
+	case 0:
+		return pos, nil
+	case t.credit:
+		t.credit = 0
+		return pos + offset, nil
+	}
+	return 0, fmt.Errorf("%w: %w: %d bytes stored, %d expected", ErrCorrupt, errSparse, t.credit+1, offset+1)
 }
 
 // maxHeaderCapture bounds the captured raw header bytes (archive/tar
@@ -450,6 +546,12 @@ type tarStream struct {
 const maxHeaderCapture = 2 << 20
 
 func (t *tarStream) Read(p []byte) (int, error) {
+	if len(t.pending) > 0 && t.credit == 0 {
+		// Already counted and hashed when it was read ahead.
+		n := copy(p, t.pending)
+		t.pending = t.pending[n:]
+		return n, nil
+	}
 	n, err := t.r.Read(p)
 	if t.hash != nil {
 		t.hash.Write(p[:n])
