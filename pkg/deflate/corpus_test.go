@@ -1,0 +1,135 @@
+package deflate
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The published libntlm 1.8 source tarball, which the gitarchive, sign and
+// CLI tests also use: `git archive | gzip -cn` (checked by hand with
+// zcat libntlm_1.8.orig.tar.gz | gzip -cn | sha256sum).
+const (
+	libntlmURL    = "http://deb.debian.org/debian/pool/main/libn/libntlm/libntlm_1.8.orig.tar.gz"
+	libntlmSHA256 = "91de864224913b9493c7a6cec2890e6eded3610d34c3d983132823de348ec2ca"
+)
+
+// fetchCached downloads url once into the user cache directory (the same
+// file the other packages' tests use).
+func fetchCached(t testing.TB, url, name, sha string) []byte {
+	t.Helper()
+	cache, err := os.UserCacheDir()
+	require.NoError(t, err)
+	p := filepath.Join(cache, "verify-release", "testdata", name)
+	if b, err := os.ReadFile(p); err == nil && sum(b) == sha {
+		return b
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		needMirror(t, "downloading %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, sha, sum(b), "sha256 of %s", url)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	tmp := p + fmt.Sprintf(".tmp%d", os.Getpid())
+	require.NoError(t, os.WriteFile(tmp, b, 0o644))
+	require.NoError(t, os.Rename(tmp, p))
+	return b
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func gunzip(t testing.TB, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	require.NoError(t, err)
+	out, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return out
+}
+
+type corpusCase struct {
+	name string
+	data []byte
+	// big inputs are run at levels 1, 6 and 9 only, to keep CI time small.
+	big bool
+}
+
+// textLike is word soup with newlines: many matches at all distances.
+func textLike(n int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	words := make([]string, 400)
+	for i := range words {
+		words[i] = fmt.Sprintf("w%x", rng.Uint32()&0xfffff)
+	}
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(words[rng.IntN(len(words))])
+		b.WriteByte(" \n"[rng.IntN(2)])
+	}
+	return []byte(b.String()[:n])
+}
+
+func randomBytes(n int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// corpus returns the oracle corpus: real tar streams, random, repetitive,
+// empty, one byte and inputs ending at the window edges (32 KiB window,
+// 64 KiB buffer, 262 bytes of lookahead).
+func corpus(t testing.TB) []corpusCase {
+	t.Helper()
+	text := textLike(1<<20, 1)
+	cs := []corpusCase{
+		{name: "empty", data: nil},
+		{name: "one-byte", data: []byte{'x'}},
+		{name: "two-bytes", data: []byte("ab")},
+		{name: "random-200k", data: randomBytes(200000, 3)},
+		{name: "zeros-300k", data: make([]byte, 300000)},
+		{name: "abc-repeated", data: bytes.Repeat([]byte("abcabd"), 70000)},
+		{name: "text-1M", data: text, big: true},
+		// half text, half random: blocks of every kind.
+		{name: "mixed", data: append(append(textLike(150000, 4), randomBytes(70000, 5)...), textLike(100000, 6)...)},
+	}
+	for _, n := range []int{32767, 32768, 32769, 65536 - 262, 65535, 65536, 65537, 98304} {
+		cs = append(cs, corpusCase{name: fmt.Sprintf("text-%d", n), data: text[:n]})
+	}
+	ntlm := gunzip(t, fetchCached(t, libntlmURL, "libntlm_1.8.orig.tar.gz", libntlmSHA256))
+	cs = append(cs, corpusCase{name: "libntlm-1.8.tar", data: ntlm, big: true})
+	return cs
+}
+
+func levelsFor(c corpusCase) []int {
+	if c.big {
+		return []int{1, 6, 9}
+	}
+	return []int{1, 2, 3, 4, 5, 6, 7, 8, 9}
+}
