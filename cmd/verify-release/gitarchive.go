@@ -30,9 +30,9 @@ features whose output cannot be reproduced exactly are errors.
 Compressors (--compress; by default the output name chooses, as with
 'git archive -o': NAME.tar.gz or NAME.tgz is git-internal, else none):
   none           the tar stream (or the forge's compressor with --forge)
-  gzip-n         the system 'gzip -cn -LEVEL' (level 1-9, default 6)
+  gzip-n         GNU 'gzip -cn -LEVEL' (level 1-9, default 6)
   git-internal   git 2.38+ 'git archive --format=tar.gz' internal gzip
-                 (zlib level 1-9, default 6; needs zlib-flate from qpdf)
+                 (zlib level 1-9, default 6)
 
 Forge presets (--forge; file name and prefix for project P at tag T,
 version V = T without a leading v):

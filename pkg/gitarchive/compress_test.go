@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,7 +62,6 @@ func TestGzipN(t *testing.T) {
 
 func TestGitInternalGzip(t *testing.T) {
 	setupEnv(t)
-	requireTool(t, "zlib-flate")
 	dir := compressRepo(t)
 	for _, level := range []int{-1, 1, 2, 5, 6, 9} {
 		args := []string{"archive", "--format=tar.gz", "--prefix=p/"}
@@ -90,4 +91,32 @@ func TestCompressBadMethod(t *testing.T) {
 		require.ErrorIs(t, err, ErrUnknownCompressor)
 		require.Contains(t, err.Error(), tc.method)
 	}
+}
+
+// TestCompressWithoutTools: with only git in PATH (no gzip, no zlib-flate)
+// both gzip methods still give the bytes of `gzip -cn` and git's internal
+// gzip, which are computed first with the real tools.
+func TestCompressWithoutTools(t *testing.T) {
+	setupEnv(t)
+	requireTool(t, "gzip")
+	dir := compressRepo(t)
+	tarball := gitBytes(t, dir, "archive", "--prefix=p/", "HEAD")
+	cmd := exec.Command("gzip", "-cn", "-9")
+	cmd.Stdin = bytes.NewReader(tarball)
+	wantGzip, err := cmd.Output()
+	require.NoError(t, err)
+	wantGit := gitBytes(t, dir, "archive", "--format=tar.gz", "--prefix=p/", "HEAD")
+
+	gitPath, err := exec.LookPath("git")
+	require.NoError(t, err)
+	bin := t.TempDir()
+	require.NoError(t, os.Symlink(gitPath, filepath.Join(bin, "git")))
+	t.Setenv("PATH", bin)
+	_, err = exec.LookPath("gzip")
+	require.Error(t, err, "gzip must not be in PATH")
+
+	got := ours(t, dir, "HEAD", WithPrefix("p/"), WithCompression(CompressGzipN, 9))
+	requireSameBytes(t, wantGzip, got, "gzip -cn -9 without gzip in PATH")
+	got = ours(t, dir, "HEAD", WithPrefix("p/"), WithCompression(CompressGitInternal, -1))
+	requireSameBytes(t, wantGit, got, "git archive --format=tar.gz without zlib-flate")
 }

@@ -24,7 +24,6 @@ func pipeTo(t *testing.T, in []byte, name string, args ...string) []byte {
 func TestIdentify(t *testing.T) {
 	setupEnv(t)
 	requireTool(t, "gzip")
-	requireTool(t, "zlib-flate")
 	dir := compressRepo(t)
 	git(t, dir, "tag", "-a", "-m", "release", "v1.2")
 	out := t.TempDir()

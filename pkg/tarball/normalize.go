@@ -11,9 +11,10 @@ import (
 	"sort"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"gitlab.com/verify-release/verify-release/pkg/deflate"
 )
 
 // Owner selects how Normalize rewrites ownership.
@@ -249,16 +250,31 @@ func newCompressor(ctx context.Context, out io.Writer, c Compression, level int)
 	case None, "":
 		return &compressor{Writer: out, close: func() error { return nil }}, nil
 	case Gzip:
+		// GNU gzip's own bytes (`gzip -cn -LEVEL`, pkg/deflate), so that a
+		// normalized .tar.gz is what a release script's gzip makes of it.
 		if level == 0 {
-			level = gzip.DefaultCompression
+			level = 6
 		}
-		zw, err := gzip.NewWriterLevel(out, level)
-		if err != nil {
+		if level < 1 || level > 9 {
 			return nil, fmt.Errorf("%w: gzip level %d", ErrUnsupported, level)
 		}
-		zw.OS = 3                    // Unix, as gzip -n writes
-		zw.ModTime = time.Unix(0, 0) // MTIME 0 ("no time stamp"); the zero time.Time would not be 0
-		return &compressor{Writer: zw, close: zw.Close}, nil
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			err := deflate.GNUGzip(ctx, out, pr, deflate.WithLevel(level))
+			pr.CloseWithError(err) // unblock the writer if the compressor failed
+			done <- err
+		}()
+		return &compressor{Writer: pw,
+			close: func() error {
+				pw.Close()
+				if err := <-done; err != nil {
+					return fmt.Errorf("gzip: %w", err)
+				}
+				return nil
+			},
+			abrt: func() { pw.CloseWithError(context.Canceled); <-done },
+		}, nil
 	case XZ:
 		zw, err := xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(out)
 		if err != nil {

@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,4 +126,33 @@ func TestNormalizeCompressors(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnsupported)
 	err = Normalize(context.Background(), strings.NewReader("not a tar"), &bytes.Buffer{})
 	require.ErrorIs(t, err, ErrNotArchive)
+}
+
+// TestNormalizeGzipIsGNUGzip: the gzip output is the bytes GNU gzip -cn
+// makes of the uncompressed normalized tar (the real gzip is the oracle).
+func TestNormalizeGzipIsGNUGzip(t *testing.T) {
+	if _, err := exec.LookPath("gzip"); err != nil {
+		t.Fatalf("gzip is needed as the oracle: %v", err)
+	}
+	var spec strings.Builder
+	spec.WriteString("# tarspec\n")
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&spec, "reg p/f%03d content=\"file %d: %s\\n\"\n", i, i, strings.Repeat(fmt.Sprint(i*i), i%17))
+	}
+	in := buildSpec(t, spec.String())
+	var plain bytes.Buffer
+	require.NoError(t, Normalize(context.Background(), bytes.NewReader(in), &plain))
+	for _, level := range []int{0, 1, 9} {
+		var got bytes.Buffer
+		require.NoError(t, Normalize(context.Background(), bytes.NewReader(in), &got, WithCompressor(Gzip, level)))
+		args := []string{"-cn"}
+		if level != 0 {
+			args = append(args, fmt.Sprintf("-%d", level))
+		}
+		cmd := exec.Command("gzip", args...)
+		cmd.Stdin = bytes.NewReader(plain.Bytes())
+		want, err := cmd.Output()
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got.Bytes()), "gzip %v: %d bytes want, %d got", args, len(want), got.Len())
+	}
 }
