@@ -55,6 +55,11 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 // returns a non-nil writer.
 func withContent(fn func(*Member) io.Writer) Option { return func(o *options) { o.sink = fn } }
 
+// WithContent makes Next copy the content of each member for which fn
+// returns a non-nil writer, while it hashes it (the writer sees the bytes
+// before Member.SHA256 and Member.Text are set). A write error fails Next.
+func WithContent(fn func(*Member) io.Writer) Option { return withContent(fn) }
+
 // withReadAhead decompresses in a goroutine of its own (see readAhead),
 // which also hashes the tar stream under WithTarSHA256, and digests the
 // tar stream's skeleton (Reader.skeleton) for Diff.

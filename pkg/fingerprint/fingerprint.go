@@ -1,0 +1,304 @@
+package fingerprint
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"gitlab.com/verify-release/verify-release/pkg/gitarchive"
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
+)
+
+// FormatVersion is the version of the JSON form of a Fingerprint
+// (docs/fingerprint.md).
+const FormatVersion = 1
+
+// Fingerprint is what a tarball says about how it was made.
+type Fingerprint struct {
+	Version int      `json:"version"`
+	File    FileInfo `json:"file"`
+	// Evidence lists what the members say about the tools that generated
+	// them, in a fixed tool order, then by the member it was first found in.
+	Evidence    []Evidence  `json:"evidence"`
+	Archive     ArchiveInfo `json:"archive"`
+	Compression Compression `json:"compression"`
+	// Generated reports whether any autotools-generated file was found
+	// (configure, Makefile.in, aclocal.m4, ltmain.sh): a "make dist"
+	// tarball rather than a git archive.
+	Generated bool `json:"generated"`
+	// Conclusions are one-line statements drawn from the facts above, in
+	// a fixed order (for people; the facts are the stable part).
+	Conclusions []string `json:"conclusions"`
+}
+
+// FileInfo identifies the input file.
+type FileInfo struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Evidence is one fact a member states about a tool: its version, a
+// serial number, a timestamp. Members stating the same value are counted
+// in Count; Member and Line are where it was seen first.
+type Evidence struct {
+	Tool  string `json:"tool"`
+	What  string `json:"what"`
+	Value string `json:"value"`
+	// Version is the upstream version of Tool when Value carries one
+	// (for libtool "2.4.7 Debian-2.4.7-7~deb12u1": "2.4.7"; for a
+	// release-tools entry "perl=5.36.0-7+deb12u2": "5.36.0-7+deb12u2").
+	Version string `json:"version,omitempty"`
+	// Build names a distribution or development build the value reveals.
+	Build  *Build `json:"build,omitempty"`
+	Member string `json:"member"`
+	Line   int    `json:"line"`
+	Text   string `json:"text"`
+	Count  int    `json:"count"`
+	// Compared reports whether environments are ranked on this evidence.
+	Compared bool `json:"compared"`
+
+	order int // member index of the first sighting
+}
+
+// Build is what a version suffix says about who built the tool.
+type Build struct {
+	// Kind is "distro" (a distribution package: "2.4.6 Debian-2.4.6-15build2")
+	// or "development" (a build from a git checkout: "2.5.4.1-baa1-dirty").
+	Kind string `json:"kind"`
+	// Distro is the vendor string ("Debian"; Ubuntu's libtool also says
+	// Debian, with an Ubuntu revision such as "build2").
+	Distro string `json:"distro,omitempty"`
+	// Package is the distribution package version ("2.4.6-15build2").
+	Package string `json:"package,omitempty"`
+	// Revision is the abbreviated commit of a development build; Dirty
+	// says it was built with uncommitted changes.
+	Revision string `json:"revision,omitempty"`
+	Dirty    bool   `json:"dirty,omitempty"`
+}
+
+// Option configures Scan.
+type Option func(*options)
+
+type options struct {
+	tarOpts  []tarball.Option
+	identify bool
+}
+
+// WithTarballOptions passes options (size limits, the xz decoder) to
+// tarball.Open.
+func WithTarballOptions(opts ...tarball.Option) Option {
+	return func(o *options) { o.tarOpts = append(o.tarOpts, opts...) }
+}
+
+// WithCompressorIdentification makes Scan try to name the exact
+// compressor and level of a gzip file by recompressing its tar stream
+// (gitarchive.CompressorMatches); it costs one compression per level the
+// gzip header allows, per method.
+func WithCompressorIdentification() Option { return func(o *options) { o.identify = true } }
+
+// Scan reads the tarball at path once, as a stream, and returns its
+// fingerprint. Only the first bytes of the members that rules apply to
+// are kept in memory, one member at a time. A file that is not a
+// (complete) tar archive gives a *tarball.InputError wrapping
+// tarball.ErrNotArchive, ErrEmpty, ErrTruncated or ErrCorrupt.
+func Scan(ctx context.Context, path string, opts ...Option) (*Fingerprint, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	sc := newScanner()
+	topts := append([]tarball.Option{tarball.WithName(path)}, o.tarOpts...)
+	topts = append(topts, tarball.WithContent(sc.sink))
+	r, err := tarball.Open(ctx, io.TeeReader(f, h), topts...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	for {
+		m, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		sc.member(m)
+	}
+	// Hash what the decompressor did not read (nothing, usually).
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint: reading %s: %w", path, err)
+	}
+	ar := r.Archive()
+	fp := &Fingerprint{
+		Version: FormatVersion,
+		File:    FileInfo{Name: path, Size: ar.Compression.Size + n, SHA256: hex.EncodeToString(h.Sum(nil))},
+	}
+	fp.Evidence = sc.evidence()
+	fp.Archive = sc.archive(ar)
+	fp.Compression = compressionInfo(f, ar.Compression)
+	if o.identify && ar.Compression.Format == tarball.Gzip {
+		vs, err := gitarchive.CompressorMatches(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("fingerprint: identifying the compressor of %s: %w", path, err)
+		}
+		fp.Compression.Identified = true
+		for _, v := range vs {
+			fp.Compression.Matches = append(fp.Compression.Matches, compressorName(v))
+		}
+	}
+	for _, e := range fp.Evidence {
+		switch e.Tool {
+		case ToolAutoconf, ToolAutomake, ToolLibtool:
+			fp.Generated = true
+		}
+	}
+	fp.Conclusions = conclusions(fp)
+	return fp, nil
+}
+
+func compressorName(v gitarchive.Variant) string {
+	level := v.Level
+	if level < 0 {
+		level = 6
+	}
+	switch v.Compression {
+	case gitarchive.CompressGzipN:
+		return fmt.Sprintf("gzip -n -%d (%s, level %d)", level, v.Compression, level)
+	case gitarchive.CompressGitInternal:
+		return fmt.Sprintf("git archive's internal gzip (zlib) -%d (%s, level %d)", level, v.Compression, level)
+	}
+	return v.String()
+}
+
+// scanner collects evidence and archive statistics member by member.
+type scanner struct {
+	head  headBuffer
+	rules []int // rules of the current member
+	ev    map[string]*Evidence
+	stats archiveStats
+}
+
+func newScanner() *scanner {
+	return &scanner{ev: map[string]*Evidence{}, stats: newArchiveStats()}
+}
+
+// relName is a member's path below its top directory.
+func relName(name string) string {
+	if _, rest, ok := strings.Cut(name, "/"); ok {
+		return rest
+	}
+	return name
+}
+
+// sink is tarball's content hook: it keeps the head of members that rules
+// apply to.
+func (s *scanner) sink(m *tarball.Member) io.Writer {
+	s.rules = nil
+	if m.Typeflag != '0' && m.Typeflag != 0 {
+		return nil
+	}
+	idx, limit := rulesFor(relName(m.Name))
+	if idx == nil {
+		return nil
+	}
+	s.rules = idx
+	s.head.reset(limit)
+	return &s.head
+}
+
+func (s *scanner) member(m *tarball.Member) {
+	s.stats.add(m)
+	if s.rules == nil {
+		return
+	}
+	flex := map[string]string{}
+	flexLine, flexText := 0, ""
+	scanHead(s.head.buf, s.rules, func(r *rule, line int, text, value string) {
+		if r.tool == ToolFlex {
+			k, v, _ := strings.Cut(value, "=")
+			flex[k] = v
+			if flexLine == 0 {
+				flexLine, flexText = line, text
+			}
+			return
+		}
+		s.add(r, m, line, text, value)
+	})
+	if len(flex) == 3 {
+		for i := range rules {
+			if rules[i].tool == ToolFlex {
+				s.add(&rules[i], m, flexLine, flexText, flex["MAJOR"]+"."+flex["MINOR"]+"."+flex["SUBMINOR"])
+			}
+		}
+	}
+	s.rules = nil
+}
+
+func (s *scanner) add(r *rule, m *tarball.Member, line int, text, value string) {
+	key := r.tool + "\x00" + r.what + "\x00" + value
+	if e, ok := s.ev[key]; ok {
+		e.Count++
+		return
+	}
+	if len(text) > 200 {
+		text = text[:200]
+	}
+	e := &Evidence{Tool: r.tool, What: r.what, Value: value, Member: m.Name, Line: line,
+		Text: text, Count: 1, Compared: r.compare, order: m.Index}
+	e.Version, e.Build = parseValue(r.tool, r.what, value)
+	s.ev[key] = e
+}
+
+func (s *scanner) evidence() []Evidence {
+	rank := map[string]int{}
+	for i, t := range toolOrder {
+		rank[t] = i
+	}
+	out := make([]Evidence, 0, len(s.ev))
+	for _, e := range s.ev {
+		out = append(out, *e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		if a.Tool != b.Tool {
+			return rank[a.Tool] < rank[b.Tool]
+		}
+		if a.order != b.order {
+			return a.order < b.order
+		}
+		if a.What != b.What {
+			return a.What < b.What
+		}
+		return a.Value < b.Value
+	})
+	return out
+}
+
+// headBuffer keeps the first limit bytes written to it.
+type headBuffer struct {
+	buf   []byte
+	limit int
+}
+
+func (h *headBuffer) reset(limit int) { h.buf, h.limit = h.buf[:0], limit }
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	if room := h.limit - len(h.buf); room > 0 {
+		h.buf = append(h.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
