@@ -65,6 +65,10 @@ type Check struct {
 	Has      string `json:"has"` // the environment's package version ("" if none)
 	Result   string `json:"result"`
 	Note     string `json:"note,omitempty"`
+	// Weight is 3 for evidence that names an exact distribution package
+	// version (libtool's "Debian-2.4.6-15" suffix, a release-tools
+	// manifest), 2 for an upstream version.
+	Weight int `json:"weight"`
 }
 
 // Candidate is one environment with its comparisons.
@@ -77,6 +81,27 @@ type Candidate struct {
 	Unknown    int         `json:"unknown"`
 }
 
+// Score sums the comparisons: a match counts its weight, a near match 1,
+// a mismatch minus its weight, an unknown (the environment's data lacks
+// the package) 0.
+func (c *Candidate) Score() int {
+	n := 0
+	for _, k := range c.Checks {
+		switch k.Result {
+		case Match:
+			n += k.Weight
+		case Near:
+			n++
+		case Mismatch:
+			n -= k.Weight
+		}
+	}
+	return n
+}
+
+// exact: nothing contradicts the environment and something confirms it.
+func (c *Candidate) exact() bool { return c.Mismatches == 0 && c.Matches > 0 }
+
 // RuledOut is evidence that no known environment matches.
 type RuledOut struct {
 	Tool     string `json:"tool"`
@@ -88,10 +113,11 @@ type RuledOut struct {
 
 // Ranking is the result of Rank.
 type Ranking struct {
-	// Candidates are sorted best first: fewest mismatches, then most
-	// matches, then most near matches, then by name.
+	// Candidates are sorted best first: those with no mismatch and at
+	// least one match, then by Score, then fewest mismatches, then name.
 	Candidates []Candidate `json:"candidates"`
-	// Exact reports that the first candidate has no mismatch.
+	// Exact reports that the first candidate has no mismatch (and at
+	// least one match).
 	Exact bool `json:"exact"`
 	// RuledOut lists the evidence that every environment fails, with the
 	// reason; when Exact is false it says why nothing matches.
@@ -104,8 +130,12 @@ type Ranking struct {
 func Rank(fp *Fingerprint, envs []Environment) *Ranking {
 	rk := &Ranking{Candidates: []Candidate{}, RuledOut: []RuledOut{}}
 	var evs []Evidence
+	seen := map[string]bool{}
 	for _, e := range fp.Evidence {
-		if e.Compared {
+		// Two members stating one version (aclocal.m4 and Makefile.in)
+		// are compared once.
+		if k := e.Tool + "\x00" + e.Value; e.Compared && !seen[k] {
+			seen[k] = true
 			evs = append(evs, e)
 		}
 	}
@@ -134,16 +164,16 @@ func Rank(fp *Fingerprint, envs []Environment) *Ranking {
 	sort.SliceStable(rk.Candidates, func(i, j int) bool {
 		a, b := &rk.Candidates[i], &rk.Candidates[j]
 		switch {
+		case a.exact() != b.exact():
+			return a.exact()
+		case a.Score() != b.Score():
+			return a.Score() > b.Score()
 		case a.Mismatches != b.Mismatches:
 			return a.Mismatches < b.Mismatches
-		case a.Matches != b.Matches:
-			return a.Matches > b.Matches
-		case a.Near != b.Near:
-			return a.Near > b.Near
 		}
 		return a.Env.Name < b.Env.Name
 	})
-	rk.Exact = len(rk.Candidates) > 0 && rk.Candidates[0].Mismatches == 0
+	rk.Exact = len(rk.Candidates) > 0 && rk.Candidates[0].exact()
 	for i, e := range evs {
 		all := len(rk.Candidates) > 0
 		for _, c := range rk.Candidates {
@@ -177,7 +207,10 @@ func check(e Evidence, env Environment) Check {
 	if e.Tool == ToolReleaseTools {
 		pkg, want, _ = strings.Cut(e.Value, "=")
 	}
-	ck := Check{Tool: e.Tool, Package: pkg, Evidence: e.Value, Member: e.Member, Line: e.Line}
+	ck := Check{Tool: e.Tool, Package: pkg, Evidence: e.Value, Member: e.Member, Line: e.Line, Weight: 2}
+	if e.Tool == ToolReleaseTools || (e.Build != nil && e.Build.Kind == "distro") {
+		ck.Weight = 3
+	}
 	has, ok := env.Packages[pkg]
 	ck.Has = has
 	if !ok || has == "" {
@@ -243,6 +276,9 @@ func checkLibtool(e Evidence, env Environment, has string) (string, string) {
 		}
 		if pointReleaseBase(e.Build.Package) == pointReleaseBase(has) {
 			return Near, fmt.Sprintf("same package, another point release (%s has %s)", env.Suite, has)
+		}
+		if !sameVersion(UpstreamVersion(has), e.Version) {
+			return Mismatch, fmt.Sprintf("%s has %s", env.Suite, has)
 		}
 		return Mismatch, fmt.Sprintf("suffix -%s, %s has -%s", debianRevision(e.Build.Package), env.Name, debianRevision(has))
 	}

@@ -280,6 +280,9 @@ func (s *scanner) evidence() []Evidence {
 		if a.order != b.order {
 			return a.order < b.order
 		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
 		if a.What != b.What {
 			return a.What < b.What
 		}

@@ -112,7 +112,7 @@ var rules = []rule{
 	{tool: ToolGnulib, what: "gnulib-comp.m4: copyright", match: base("gnulib-comp.m4"),
 		needle: []byte("Copyright"), re: regexp.MustCompile(`^# Copyright \(C\) (\d{4}-\d{4}) Free Software`)},
 	{tool: ToolGnulib, what: "gnulib-cache.m4: gnulib-tool invocation", match: base("gnulib-cache.m4"),
-		needle: []byte("gnulib-tool"), re: regexp.MustCompile(`^#\s+gnulib-tool (--import.*)$`)},
+		needle: []byte("gnulib-tool"), re: regexp.MustCompile(`^#\s+gnulib-tool (--import.*?)[\s\\]*$`)},
 	{tool: ToolReleaseTools, what: "RELEASE-TOOLS.md: Debian package version", match: func(rel, b string) bool { return b == "RELEASE-TOOLS.md" },
 		needle: []byte("- "), re: regexp.MustCompile(`^- ([a-z0-9][a-z0-9+.-]*): ([0-9][A-Za-z0-9.+~:-]*)\s*$`),
 		value: func(m []string) string { return m[1] + "=" + m[2] }, all: true, compare: true},
