@@ -18,11 +18,14 @@ import (
 // checks the same). Every expected value below was established by hand
 // with the command written next to it, on the tarball F; X is the
 // extracted tree (tar -xf F), "ht" is
-//   tar --full-time -tvf F | awk '{print $4" "$5}' | sort | uniq -c
+//
+//	tar --full-time -tvf F | awk '{print $4" "$5}' | sort | uniq -c
+//
 // and "order" is
-//   tar -tf F > names; LC_ALL=C sort -c names  (bytewise), and
-//   python3 -c 'n=[l.rstrip("\n").rstrip("/").split("/") for l in open("names")]; print(all(a<b for a,b in zip(n,n[1:])))'
-//   (by path component, GNU tar --sort=name).
+//
+//	tar -tf F > names; LC_ALL=C sort -c names  (bytewise), and
+//	python3 -c 'n=[l.rstrip("\n").rstrip("/").split("/") for l in open("names")]; print(all(a<b for a,b in zip(n,n[1:])))'
+//	(by path component, GNU tar --sort=name).
 type realCase struct {
 	name, pool, sha string
 	evidence        []wantEvidence
@@ -104,7 +107,7 @@ var realCases = []realCase{
 		members: 679, dirs: 47, order: "by-component",
 		mtimePolicy: "per-file", candidate: 1743680215, // ht | tail -1: 2025-04-03 11:36:55
 		compression: "xz", // xz -lvv F: Check SHA-256, --lzma2=dict=16MiB
-		best: "Debian 13 (trixie)", exact: false,
+		best:        "Debian 13 (trixie)", exact: false,
 		ruledOut: []string{"libtool 2.5.4.1-baa1-dirty"},
 	},
 	{
