@@ -92,7 +92,7 @@ func runFingerprint(ctx context.Context, c *cli, args []string) error {
 
 // fingerprintReport scans path and ranks the environments o selects.
 func fingerprintReport(ctx context.Context, path string, o fingerprintOptions) (*fingerprint.Report, error) {
-	opts := []fingerprint.Option{fingerprint.WithTarballOptions(tarball.WithMaxSize(o.MaxSize))}
+	opts := []fingerprint.Option{fingerprint.WithMaxSize(o.MaxSize)}
 	if !o.NoIdentify {
 		opts = append(opts, fingerprint.WithCompressorIdentification())
 	}

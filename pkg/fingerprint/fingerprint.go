@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -88,13 +87,23 @@ type Option func(*options)
 
 type options struct {
 	tarOpts  []tarball.Option
+	gitOpts  []gitarchive.Option
 	identify bool
 }
 
-// WithTarballOptions passes options (size limits, the xz decoder) to
-// tarball.Open.
+// WithTarballOptions passes options (the xz decoder) to tarball.Open.
 func WithTarballOptions(opts ...tarball.Option) Option {
 	return func(o *options) { o.tarOpts = append(o.tarOpts, opts...) }
+}
+
+// WithMaxSize limits the decompressed size of the tar stream (default
+// tarball.DefaultMaxSize), also when the compressor is identified.
+// Exceeding it fails with a *tarball.LimitError.
+func WithMaxSize(n int64) Option {
+	return func(o *options) {
+		o.tarOpts = append(o.tarOpts, tarball.WithMaxSize(n))
+		o.gitOpts = append(o.gitOpts, gitarchive.WithMaxSize(n))
+	}
 }
 
 // WithCompressorIdentification makes Scan try to name the exact
@@ -113,7 +122,7 @@ func Scan(ctx context.Context, path string, opts ...Option) (*Fingerprint, error
 	for _, opt := range opts {
 		opt(&o)
 	}
-	f, err := os.Open(path)
+	f, err := tarball.OpenFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("fingerprint: %w", err)
 	}
@@ -151,7 +160,7 @@ func Scan(ctx context.Context, path string, opts ...Option) (*Fingerprint, error
 	fp.Archive = sc.archive(ar)
 	fp.Compression = compressionInfo(f, ar.Compression)
 	if o.identify && ar.Compression.Format == tarball.Gzip {
-		vs, err := gitarchive.CompressorMatches(ctx, path)
+		vs, err := gitarchive.CompressorMatches(ctx, path, nil, o.gitOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("fingerprint: identifying the compressor of %s: %w", path, err)
 		}

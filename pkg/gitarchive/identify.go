@@ -126,21 +126,14 @@ func Identify(ctx context.Context, repoDir, ref, published string, opts ...Optio
 			break
 		}
 	}
-	for _, method := range methods {
-		for _, level := range levelsForXFL(method, id) {
-			ok, err := compressMatches(ctx, published, o, method, level)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				m := *id.TarMatch
-				m.Compression, m.Level = method, level
-				if level == 6 {
-					m.Level = -1
-				}
-				id.Matches = append(id.Matches, m)
-			}
-		}
+	found, err := compressorMatches(ctx, published, o, methods, id.gzipXFL)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range found {
+		m := *id.TarMatch
+		m.Compression, m.Level = c.Compression, c.Level
+		id.Matches = append(id.Matches, m)
 	}
 	if len(id.Matches) > 0 {
 		id.Match = &id.Matches[0]
@@ -148,10 +141,56 @@ func Identify(ctx context.Context, repoDir, ref, published string, opts ...Optio
 	return id, nil
 }
 
+// CompressorMatches reports which of methods (default: gzip-n, then
+// git-internal), at the levels the gzip header's XFL byte allows,
+// compress the published gzip file's own tar stream back to its exact
+// bytes. Each match is a Variant with only Compression and Level set
+// (Level -1 for the default, 6). A file that is not gzip has no match.
+// Only WithMaxSize of the options applies.
+func CompressorMatches(ctx context.Context, published string, methods []string, opts ...Option) ([]Variant, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(methods) == 0 {
+		methods = []string{CompressGzipN, CompressGitInternal}
+	}
+	f, err := os.Open(published)
+	if err != nil {
+		return nil, fmt.Errorf("gitarchive: published tarball: %w", err)
+	}
+	head := make([]byte, 10)
+	_, err = io.ReadFull(f, head)
+	f.Close()
+	if err != nil || head[0] != 0x1f || head[1] != 0x8b {
+		return nil, nil
+	}
+	return compressorMatches(ctx, published, o, methods, head[8])
+}
+
+func compressorMatches(ctx context.Context, published string, o *options, methods []string, xfl byte) ([]Variant, error) {
+	var out []Variant
+	for _, method := range methods {
+		for _, level := range levelsForXFL(method, xfl) {
+			ok, err := compressMatches(ctx, published, o, method, level)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				v := Variant{Compression: method, Level: level}
+				if level == 6 {
+					v.Level = -1
+				}
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
+}
+
 // levelsForXFL orders levels so that those matching the gzip XFL byte
 // (2: level 9, 4: level 1, 0: others) come first, dropping impossible ones.
-func levelsForXFL(method string, id *Identification) []int {
-	xfl := id.gzipXFL
+func levelsForXFL(method string, xfl byte) []int {
 	var out []int
 	for _, l := range Levels(method) {
 		want := byte(0)
