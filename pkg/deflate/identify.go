@@ -1,0 +1,442 @@
+package deflate
+
+import (
+	"bufio"
+	"compress/flate"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+
+	kflate "github.com/klauspost/compress/flate"
+)
+
+// Compressor names a family of known compressors.
+type Compressor string
+
+// Known compressors.
+const (
+	// GNU is GNU gzip 1.10-1.13 (gzip -N, with or without --rsyncable).
+	GNU Compressor = "gnu-gzip"
+	// Zlib is zlib 1.2.11-1.3.1 with windowBits 15, memLevel 8 and the
+	// default strategy: git archive --format=tar.gz (git 2.38+), and
+	// programs such as Python's gzip module that write their own header.
+	Zlib Compressor = "zlib"
+	// Go is the compress/gzip (compress/flate) of the Go release that
+	// built this program.
+	Go Compressor = "go"
+)
+
+// Candidate is one compressor at one level.
+type Candidate struct {
+	Compressor Compressor `json:"compressor"`
+	Level      int        `json:"level"`
+	Rsyncable  bool       `json:"rsyncable,omitempty"`
+}
+
+func (c Candidate) String() string {
+	switch c.Compressor {
+	case GNU:
+		s := fmt.Sprintf("GNU gzip -%d", c.Level)
+		if c.Rsyncable {
+			s += " --rsyncable"
+		}
+		return s
+	case Zlib:
+		return fmt.Sprintf("zlib level %d", c.Level)
+	case Go:
+		return fmt.Sprintf("Go %s compress/gzip level %d", runtime.Version(), c.Level)
+	}
+	return string(c.Compressor)
+}
+
+// Candidates lists every known compressor, in the order matches are
+// reported: GNU gzip (default level first, then 9, 1..8; without then with
+// --rsyncable), zlib, Go.
+func Candidates() []Candidate {
+	levels := []int{6, 9, 1, 2, 3, 4, 5, 7, 8}
+	var cs []Candidate
+	for _, l := range levels {
+		cs = append(cs, Candidate{Compressor: GNU, Level: l})
+	}
+	for _, l := range levels {
+		cs = append(cs, Candidate{Compressor: GNU, Level: l, Rsyncable: true})
+	}
+	for _, l := range levels {
+		cs = append(cs, Candidate{Compressor: Zlib, Level: l})
+	}
+	for _, l := range levels {
+		cs = append(cs, Candidate{Compressor: Go, Level: l})
+	}
+	return cs
+}
+
+// headerXFL is the XFL byte each compressor writes at level.
+func (c Candidate) headerXFL() byte {
+	switch {
+	case c.Level == 9:
+		return 2
+	case c.Level == 1:
+		return 4
+	}
+	return 0
+}
+
+// Match is a candidate that reproduces the deflate data byte for byte.
+type Match struct {
+	Candidate
+	// Command is how to make the same file, when the header says so too.
+	Command string `json:"command"`
+	// HeaderDifferences lists the header fields that differ from what the
+	// compressor writes by itself (empty: the whole file is reproduced).
+	HeaderDifferences []string `json:"header_differences,omitempty"`
+}
+
+// Rejection says why a candidate does not reproduce the file.
+type Rejection struct {
+	Candidate
+	Reason string `json:"reason"`
+	// Offset is the file offset of the first byte that differs.
+	Offset int64 `json:"offset"`
+	// Block is the index of the candidate's deflate block that differs
+	// (-1: not known, for Go's compressor).
+	Block int `json:"block"`
+	// FirstBlock is the candidate's first block header, when the first
+	// block already differs.
+	FirstBlock *BlockHeader `json:"first_block,omitempty"`
+}
+
+// Identification is what Identify found out about a gzip file.
+type Identification struct {
+	// File is the path given to IdentifyFile.
+	File string `json:"-"`
+	Size   int64  `json:"size"`
+	Header Header `json:"header"`
+	// DeflateOffset and DeflateSize locate the deflate data of the first member.
+	DeflateOffset    int64       `json:"deflate_offset"`
+	DeflateSize      int64       `json:"deflate_size"`
+	UncompressedSize int64       `json:"uncompressed_size"`
+	CRC32            uint32      `json:"crc32"`
+	FirstBlock       BlockHeader `json:"first_block"`
+	// TrailingBytes counts the bytes after the first member (more
+	// members, or garbage); only the first member is identified.
+	TrailingBytes int64       `json:"trailing_bytes"`
+	Matches       []Match     `json:"matches"`
+	Rejected      []Rejection `json:"rejected"`
+}
+
+// Identify decompresses the first gzip member of r (size bytes) once and
+// runs every candidate compressor on the data in step with it, dropping
+// each candidate at its first block that differs from the file. It
+// reports the candidates that reproduce the deflate data exactly and why
+// the others do not.
+func Identify(ctx context.Context, r io.ReaderAt, size int64) (*Identification, error) {
+	head := make([]byte, min(size, 64<<10))
+	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	h, err := parseHeader(head)
+	if err != nil {
+		return nil, err
+	}
+	id := &Identification{Size: size, Header: h, DeflateOffset: int64(h.Len)}
+	if fb, ok := parseBlockHeader(head[h.Len:]); ok {
+		id.FirstBlock = fb
+	}
+
+	// The published deflate data, read by each lane's comparer.
+	published := io.NewSectionReader(r, int64(h.Len), size-int64(h.Len))
+	cands := Candidates()
+	lanes := make([]*lane, len(cands))
+	var wg sync.WaitGroup
+	for i, c := range cands {
+		l := newLane(ctx, c, published)
+		lanes[i] = l
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run()
+		}()
+	}
+	defer func() {
+		for _, l := range lanes {
+			l.pw.CloseWithError(errStopped)
+		}
+		wg.Wait()
+	}()
+
+	cr := &countingReader{r: bufio.NewReaderSize(io.NewSectionReader(r, int64(h.Len), size-int64(h.Len)), 256<<10)}
+	fr := kflate.NewReader(cr)
+	crc := crc32.NewIEEE()
+	buf := make([]byte, 128<<10)
+	live := len(lanes)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, rerr := fr.Read(buf)
+		if n > 0 {
+			crc.Write(buf[:n])
+			id.UncompressedSize += int64(n)
+			if live > 0 {
+				live = 0
+				for _, l := range lanes {
+					if l.stopped {
+						continue
+					}
+					if _, err := l.pw.Write(buf[:n]); err != nil {
+						l.stopped = true
+						continue
+					}
+					live++
+				}
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.ErrUnexpectedEOF) {
+				return nil, fmt.Errorf("%w: deflate data ends early", ErrCorrupt)
+			}
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, rerr)
+		}
+	}
+	id.DeflateSize = cr.n
+	var trailer [8]byte
+	end := int64(h.Len) + cr.n
+	if _, err := r.ReadAt(trailer[:], end); err != nil {
+		return nil, fmt.Errorf("%w: no gzip trailer after the deflate data", ErrCorrupt)
+	}
+	id.CRC32 = crc.Sum32()
+	if binary.LittleEndian.Uint32(trailer[:4]) != id.CRC32 {
+		return nil, fmt.Errorf("%w: CRC-32 mismatch", ErrCorrupt)
+	}
+	if binary.LittleEndian.Uint32(trailer[4:]) != uint32(id.UncompressedSize) {
+		return nil, fmt.Errorf("%w: ISIZE mismatch", ErrCorrupt)
+	}
+	id.TrailingBytes = size - end - 8
+	for _, l := range lanes {
+		l.pw.Close()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, l := range lanes {
+		if l.err != nil && !errors.Is(l.err, errDiffers) && !errors.Is(l.err, errStopped) {
+			return nil, fmt.Errorf("deflate: running %s: %w", l.c, l.err)
+		}
+		switch {
+		case l.cmp.differ:
+			id.Rejected = append(id.Rejected, l.cmp.rejection(l.c, id))
+		case l.cmp.n != id.DeflateSize:
+			id.Rejected = append(id.Rejected, Rejection{Candidate: l.c, Offset: int64(h.Len) + l.cmp.n, Block: l.blocks(),
+				Reason: fmt.Sprintf("its deflate data ends after %d bytes, the file's after %d", l.cmp.n, id.DeflateSize)})
+		default:
+			id.Matches = append(id.Matches, matchFor(l.c, id))
+		}
+	}
+	// Whole-file matches first, keeping the candidate order otherwise.
+	sort.SliceStable(id.Matches, func(i, j int) bool {
+		return len(id.Matches[i].HeaderDifferences) == 0 && len(id.Matches[j].HeaderDifferences) != 0
+	})
+	return id, nil
+}
+
+// matchFor fills in the command and the header fields the compressor
+// would not have written.
+func matchFor(c Candidate, id *Identification) Match {
+	h := id.Header
+	m := Match{Candidate: c}
+	var diffs []string
+	if h.XFL != c.headerXFL() {
+		diffs = append(diffs, fmt.Sprintf("XFL %d (level %d writes %d)", h.XFL, c.Level, c.headerXFL()))
+	}
+	wantOS := OSUnix
+	if c.Compressor == Go {
+		wantOS = OSUnknown
+	}
+	if h.OS != wantOS {
+		diffs = append(diffs, fmt.Sprintf("OS %d (%s writes %d)", h.OS, c.Compressor, wantOS))
+	}
+	if h.Comment != "" || h.ExtraLen != 0 || h.Flags&(flagHCRC|flagText) != 0 {
+		diffs = append(diffs, fmt.Sprintf("FLG %#02x (FCOMMENT, FEXTRA, FHCRC or FTEXT set)", h.Flags))
+	}
+	switch c.Compressor {
+	case GNU:
+		n := "n"
+		if h.HasName || h.MTime != 0 {
+			n = ""
+			if !h.HasName && h.MTime != 0 {
+				n = " (input from a pipe or a file without a name)"
+			}
+		}
+		m.Command = fmt.Sprintf("gzip -%d%s", c.Level, n)
+		if c.Rsyncable {
+			m.Command += " --rsyncable"
+		}
+		if h.HasName {
+			m.Command += " " + h.Name
+		}
+		if !h.HasName && h.MTime != 0 {
+			m.Command = fmt.Sprintf("gzip -%d", c.Level) + map[bool]string{true: " --rsyncable", false: ""}[c.Rsyncable]
+			diffs = append(diffs, fmt.Sprintf("MTIME %d without FNAME (gzip writes both or neither)", h.MTime))
+		}
+	case Zlib:
+		m.Command = "git archive --format=tar.gz"
+		if c.Level != 6 {
+			m.Command += fmt.Sprintf(" -%d", c.Level)
+		}
+		if h.HasName {
+			diffs = append(diffs, fmt.Sprintf("FNAME %q (zlib's own header has none)", h.Name))
+		}
+		if h.MTime != 0 {
+			diffs = append(diffs, fmt.Sprintf("MTIME %d (git writes 0)", h.MTime))
+		}
+	case Go:
+		m.Command = fmt.Sprintf("gzip.NewWriterLevel(w, %d) (%s)", c.Level, runtime.Version())
+	}
+	m.HeaderDifferences = diffs
+	return m
+}
+
+var (
+	errDiffers = errors.New("deflate: output differs")
+	errStopped = errors.New("deflate: identification stopped")
+)
+
+// lane runs one candidate on the data written to pw.
+type lane struct {
+	ctx     context.Context
+	c       Candidate
+	pr      *io.PipeReader
+	pw      *io.PipeWriter
+	cmp     *cmpWriter
+	stopped bool // the broadcaster no longer writes to it
+	err     error
+
+	blocks func() int
+}
+
+func newLane(ctx context.Context, c Candidate, published io.ReaderAt) *lane {
+	pr, pw := io.Pipe()
+	l := &lane{ctx: ctx, c: c, pr: pr, pw: pw}
+	l.cmp = &cmpWriter{published: published, lane: l}
+	l.blocks = func() int { return -1 }
+	return l
+}
+
+func (l *lane) run() {
+	in := ctxReader{l.ctx, l.pr}
+	switch l.c.Compressor {
+	case GNU:
+		d := &gnuDeflater{level: l.c.Level, rsync: l.c.Rsyncable, in: in, out: l.cmp}
+		l.blocks = func() int { return d.blocks - 1 }
+		l.err = d.run()
+	case Zlib:
+		d := &zlibDeflater{level: l.c.Level, in: in, out: l.cmp}
+		l.blocks = func() int { return d.blocks - 1 }
+		l.err = d.run()
+	case Go:
+		fw, err := flate.NewWriter(l.cmp, l.c.Level)
+		if err == nil {
+			if _, err = io.Copy(fw, in); err == nil {
+				err = fw.Close()
+			}
+		}
+		l.err = err
+	}
+	if l.err == nil {
+		l.err = errStopped
+	}
+	l.pr.CloseWithError(l.err) // unblock the broadcaster
+}
+
+// cmpWriter compares a candidate's output with the published deflate data.
+type cmpWriter struct {
+	published io.ReaderAt
+	lane      *lane
+	n         int64 // bytes compared so far
+	buf       []byte
+	first     []byte // the candidate's first bytes
+	differ    bool
+	at        int64 // offset of the first difference in the deflate data
+	block     int
+}
+
+func (c *cmpWriter) Write(p []byte) (int, error) {
+	if c.differ {
+		return 0, errDiffers
+	}
+	if len(c.first) < 16 {
+		c.first = append(c.first, p[:min(len(p), 16-len(c.first))]...)
+	}
+	if cap(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	b := c.buf[:len(p)]
+	m, _ := c.published.ReadAt(b, c.n)
+	i := 0
+	for i < m && b[i] == p[i] {
+		i++
+	}
+	if i < len(p) {
+		c.differ = true
+		c.at = c.n + int64(i)
+		c.block = c.lane.blocks()
+		return 0, errDiffers
+	}
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+func (c *cmpWriter) rejection(cand Candidate, id *Identification) Rejection {
+	r := Rejection{Candidate: cand, Offset: int64(id.Header.Len) + c.at, Block: c.block}
+	if c.at >= id.DeflateSize {
+		r.Reason = fmt.Sprintf("its deflate data is longer than the file's %d bytes", id.DeflateSize)
+		return r
+	}
+	if c.block == 0 || (c.block < 0 && c.at < 8) {
+		if fb, ok := parseBlockHeader(c.first); ok {
+			r.FirstBlock = &fb
+			if fb != id.FirstBlock {
+				r.Reason = fmt.Sprintf("first block differs: %s, the file's is %s", fb, id.FirstBlock)
+				return r
+			}
+		}
+	}
+	where := "block ?"
+	if c.block >= 0 {
+		where = fmt.Sprintf("block %d", c.block)
+	}
+	r.Reason = fmt.Sprintf("deflate data differs at file offset %d (%s)", r.Offset, where)
+	return r
+}
+
+// countingReader counts the bytes the flate decoder consumes; it is an
+// io.ByteReader so the decoder reads no further than the deflate data.
+type countingReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
+}
+

@@ -1,0 +1,135 @@
+package deflate
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func identifyBytes(t testing.TB, b []byte) *Identification {
+	t.Helper()
+	id, err := Identify(context.Background(), bytes.NewReader(b), int64(len(b)))
+	require.NoError(t, err)
+	return id
+}
+
+// TestIdentifyRealCompressors makes files with the real gzip 1.12, libz
+// 1.2.13 (gzip wrapper, as git) and Go's compress/gzip and checks that
+// Identify names each one first, with no header differences.
+func TestIdentifyRealCompressors(t *testing.T) {
+	gz := gzipOracles(t)[1]
+	zl := zlibOracles(t)[1]
+	data := append(textLike(200000, 21), randomBytes(5000, 22)...)
+	type tc struct {
+		file []byte
+		want Candidate
+		cmd  string
+	}
+	var cases []tc
+	for _, level := range []int{1, 6, 9} {
+		for _, rsync := range []bool{false, true} {
+			args := []string{"-n", fmt.Sprintf("-%d", level)}
+			cmd := fmt.Sprintf("gzip -%dn", level)
+			if rsync {
+				args = append(args, "--rsyncable")
+				cmd += " --rsyncable"
+			}
+			cases = append(cases, tc{gz.compress(t, data, args...), Candidate{GNU, level, rsync}, cmd})
+		}
+		gitCmd := "git archive --format=tar.gz"
+		if level != 6 {
+			gitCmd += fmt.Sprintf(" -%d", level)
+		}
+		cases = append(cases, tc{zl.compress(t, data, level, 31, 10240), Candidate{Zlib, level, false}, gitCmd})
+		var b bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&b, level)
+		require.NoError(t, err)
+		_, err = zw.Write(data)
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		cases = append(cases, tc{b.Bytes(), Candidate{Go, level, false}, ""})
+	}
+	for _, c := range cases {
+		t.Run(c.want.String(), func(t *testing.T) {
+			id := identifyBytes(t, c.file)
+			require.NotEmpty(t, id.Matches, "rejections: %+v", id.Rejected)
+			require.Equal(t, c.want, id.Matches[0].Candidate)
+			require.Empty(t, id.Matches[0].HeaderDifferences)
+			if c.cmd != "" {
+				require.Equal(t, c.cmd, id.Matches[0].Command)
+			}
+			// Neighbouring levels can make the same bytes (8 and 9 do on
+			// this input); the header's XFL then tells them apart.
+			require.Equal(t, len(Candidates()), len(id.Matches)+len(id.Rejected))
+			require.Equal(t, int64(len(data)), id.UncompressedSize)
+			require.Equal(t, int64(0), id.TrailingBytes)
+		})
+	}
+}
+
+// TestIdentifyLibntlm names the compressor of the published libntlm 1.8
+// tarball: `gzip -cn` (checked by hand: zcat | gzip -cn | sha256sum gives
+// the file's sha256).
+func TestIdentifyLibntlm(t *testing.T) {
+	b := fetchCached(t, libntlmURL, "libntlm_1.8.orig.tar.gz", libntlmSHA256)
+	id := identifyBytes(t, b)
+	require.NotEmpty(t, id.Matches)
+	require.Equal(t, Candidate{GNU, 6, false}, id.Matches[0].Candidate)
+	require.Equal(t, "gzip -6n", id.Matches[0].Command)
+	require.Equal(t, "dynamic", id.FirstBlock.Type)
+	for _, r := range id.Rejected {
+		require.NotEmpty(t, r.Reason)
+		require.Greater(t, r.Offset, int64(9))
+	}
+}
+
+// TestIdentifyNamedFile: gzip without -n keeps the name and mtime; the
+// deflate data is the same, and the command says so.
+func TestIdentifyNamedFile(t *testing.T) {
+	o := gzipOracles(t)[1]
+	p := t.TempDir() + "/notes.txt"
+	data := textLike(20000, 23)
+	writeWithMTime(t, p, data, 1600000000)
+	id := identifyBytes(t, o.compressFile(t, p, "-9"))
+	require.Equal(t, "notes.txt", id.Header.Name)
+	require.Equal(t, uint32(1600000000), id.Header.MTime)
+	require.Equal(t, Candidate{GNU, 9, false}, id.Matches[0].Candidate)
+	require.Equal(t, "gzip -9 notes.txt", id.Matches[0].Command)
+}
+
+func TestIdentifyUnknown(t *testing.T) {
+	// A stored-only stream made by hand: no candidate writes it for text.
+	data := textLike(3000, 24)
+	var b bytes.Buffer
+	b.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3})
+	b.Write([]byte{1, byte(len(data)), byte(len(data) >> 8), ^byte(len(data)), ^byte(len(data) >> 8)})
+	b.Write(data)
+	var crc crc32Sum
+	crc.update(data)
+	require.NoError(t, writeTrailer(&b, crc.v, int64(len(data))))
+	id := identifyBytes(t, b.Bytes())
+	require.Empty(t, id.Matches)
+	require.Len(t, id.Rejected, len(Candidates()))
+	require.Equal(t, BlockHeader{Final: true, Type: "stored", StoredLen: len(data)}, id.FirstBlock)
+	for _, r := range id.Rejected {
+		require.Contains(t, r.Reason, "first block differs", r.Candidate.String())
+	}
+}
+
+func TestIdentifyBadInput(t *testing.T) {
+	_, err := Identify(context.Background(), bytes.NewReader([]byte("hello")), 5)
+	require.ErrorIs(t, err, ErrNotGzip)
+	good := gnu(t, textLike(10000, 25))
+	for _, cut := range []int{5, 30, len(good) - 4} {
+		_, err := Identify(context.Background(), bytes.NewReader(good[:cut]), int64(cut))
+		require.ErrorIs(t, err, ErrCorrupt, "cut at %d", cut)
+	}
+	bad := bytes.Clone(good)
+	bad[len(bad)-6] ^= 1 // CRC
+	_, err = Identify(context.Background(), bytes.NewReader(bad), int64(len(bad)))
+	require.ErrorIs(t, err, ErrCorrupt)
+}
