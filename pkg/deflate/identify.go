@@ -114,7 +114,7 @@ type Rejection struct {
 // Identification is what Identify found out about a gzip file.
 type Identification struct {
 	// File is the path given to IdentifyFile.
-	File string `json:"-"`
+	File   string `json:"-"`
 	Size   int64  `json:"size"`
 	Header Header `json:"header"`
 	// DeflateOffset and DeflateSize locate the deflate data of the first member.
@@ -439,4 +439,3 @@ func (c *countingReader) ReadByte() (byte, error) {
 	}
 	return b, err
 }
-
