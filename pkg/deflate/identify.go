@@ -130,12 +130,32 @@ type Identification struct {
 	Rejected      []Rejection `json:"rejected"`
 }
 
+// ErrTooLarge reports data that decompresses to more than the limit.
+var ErrTooLarge = errors.New("deflate: too large")
+
+// IdentifyOption configures Identify.
+type IdentifyOption func(*identifyOptions)
+
+type identifyOptions struct {
+	maxUncompressed int64
+}
+
+// WithMaxUncompressed fails Identify with ErrTooLarge once the data
+// decompresses to more than n bytes (n <= 0: no limit).
+func WithMaxUncompressed(n int64) IdentifyOption {
+	return func(o *identifyOptions) { o.maxUncompressed = n }
+}
+
 // Identify decompresses the first gzip member of r (size bytes) once and
 // runs every candidate compressor on the data in step with it, dropping
 // each candidate at its first block that differs from the file. It
 // reports the candidates that reproduce the deflate data exactly and why
 // the others do not.
-func Identify(ctx context.Context, r io.ReaderAt, size int64) (*Identification, error) {
+func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOption) (*Identification, error) {
+	var o identifyOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	head := make([]byte, min(size, 64<<10))
 	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
@@ -183,6 +203,9 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64) (*Identification, 
 		if n > 0 {
 			crc.Write(buf[:n])
 			id.UncompressedSize += int64(n)
+			if o.maxUncompressed > 0 && id.UncompressedSize > o.maxUncompressed {
+				return nil, fmt.Errorf("%w: more than %d bytes uncompressed", ErrTooLarge, o.maxUncompressed)
+			}
 			if live > 0 {
 				live = 0
 				for _, l := range lanes {

@@ -133,3 +133,13 @@ func TestIdentifyBadInput(t *testing.T) {
 	_, err = Identify(context.Background(), bytes.NewReader(bad), int64(len(bad)))
 	require.ErrorIs(t, err, ErrCorrupt)
 }
+
+func TestIdentifyMaxUncompressed(t *testing.T) {
+	data := textLike(300000, 26)
+	good := gnu(t, data)
+	_, err := Identify(context.Background(), bytes.NewReader(good), int64(len(good)), WithMaxUncompressed(100000))
+	require.ErrorIs(t, err, ErrTooLarge)
+	id, err := Identify(context.Background(), bytes.NewReader(good), int64(len(good)), WithMaxUncompressed(300000))
+	require.NoError(t, err)
+	require.Equal(t, Candidate{GNU, 6, false}, id.Best().Candidate)
+}

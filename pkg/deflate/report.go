@@ -13,7 +13,7 @@ import (
 const SchemaCompression = "verify-release/compression/v1"
 
 // IdentifyFile runs Identify on the file at path and records its name.
-func IdentifyFile(ctx context.Context, path string) (*Identification, error) {
+func IdentifyFile(ctx context.Context, path string, opts ...IdentifyOption) (*Identification, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -26,7 +26,7 @@ func IdentifyFile(ctx context.Context, path string) (*Identification, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: %w (not a regular file)", path, ErrNotGzip)
 	}
-	id, err := Identify(ctx, f, st.Size())
+	id, err := Identify(ctx, f, st.Size(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

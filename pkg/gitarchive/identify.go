@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gitlab.com/verify-release/verify-release/pkg/deflate"
 	"gitlab.com/verify-release/verify-release/pkg/tarball"
 )
 
@@ -168,21 +169,41 @@ func CompressorMatches(ctx context.Context, published string, methods []string, 
 	return compressorMatches(ctx, published, o, methods, head[8])
 }
 
+// compressorMatches runs pkg/deflate's identification (one decompression,
+// every candidate compressor in step) and keeps the methods and levels
+// that reproduce the whole file: the deflate data, a header with no name
+// and MTIME 0 as gzip -n and git write, the XFL of the level, and nothing
+// after the member.
 func compressorMatches(ctx context.Context, published string, o *options, methods []string, xfl byte) ([]Variant, error) {
+	id, err := deflate.IdentifyFile(ctx, published, deflate.WithMaxUncompressed(o.maxSize))
+	if err != nil {
+		return nil, fmt.Errorf("gitarchive: %w", err)
+	}
+	h := id.Header
+	if h.HasName || h.MTime != 0 || id.TrailingBytes != 0 {
+		return nil, nil
+	}
+	exact := map[deflate.Candidate]bool{}
+	for _, m := range id.Matches {
+		if len(m.HeaderDifferences) == 0 {
+			exact[m.Candidate] = true
+		}
+	}
 	var out []Variant
 	for _, method := range methods {
+		comp := deflate.GNU
+		if method == CompressGitInternal {
+			comp = deflate.Zlib
+		}
 		for _, level := range levelsForXFL(method, xfl) {
-			ok, err := compressMatches(ctx, published, o, method, level)
-			if err != nil {
-				return nil, err
+			if !exact[deflate.Candidate{Compressor: comp, Level: level}] {
+				continue
 			}
-			if ok {
-				v := Variant{Compression: method, Level: level}
-				if level == 6 {
-					v.Level = -1
-				}
-				out = append(out, v)
+			v := Variant{Compression: method, Level: level}
+			if level == 6 {
+				v.Level = -1
 			}
+			out = append(out, v)
 		}
 	}
 	return out, nil
@@ -204,31 +225,6 @@ func levelsForXFL(method string, xfl byte) []int {
 		}
 	}
 	return out
-}
-
-func compressMatches(ctx context.Context, published string, o *options, method string, level int) (bool, error) {
-	src, err := openTarStream(ctx, published, o)
-	if err != nil {
-		return false, err
-	}
-	defer src.Close()
-	f, err := os.Open(published)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	w := &cmpWriter{r: bufio.NewReaderSize(f, 64<<10)}
-	cerr := Compress(ctx, w, src, method, level)
-	if w.differ {
-		return false, nil
-	}
-	if cerr != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		return false, cerr
-	}
-	return w.atEOF(), nil
 }
 
 // cmpWriter compares what is written with r and fails at the first
