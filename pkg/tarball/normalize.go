@@ -187,7 +187,7 @@ func normalizeTar(ctx context.Context, in io.Reader, w io.Writer, o options, n n
 			return fmt.Errorf("writing %s: %w", display(e.m.Name), err)
 		}
 		if h.Size > 0 {
-			if _, err := io.Copy(tw, io.NewSectionReader(spool, e.off, e.m.Size)); err != nil {
+			if _, err := io.Copy(tw, ctxReader{ctx, io.NewSectionReader(spool, e.off, e.m.Size)}); err != nil {
 				return fmt.Errorf("writing %s: %w", display(e.m.Name), err)
 			}
 		}

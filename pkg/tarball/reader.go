@@ -182,11 +182,11 @@ func Open(ctx context.Context, r io.Reader, opts ...Option) (*Reader, error) {
 	if err != nil {
 		return nil, &InputError{Name: o.name, Offset: -1, Err: err}
 	}
-	ts := &tarStream{r: dec.r, hash: sha256.New()}
+	ts := &tarStream{ctx: ctx, r: dec.r, hash: sha256.New()}
 	var ra *readAhead
 	if o.ahead {
 		ra = newReadAhead(dec.r, o.diff.tarSHA256)
-		ts = &tarStream{r: ra, skel: sha256.New()}
+		ts = &tarStream{ctx: ctx, r: ra, skel: sha256.New()}
 	}
 	return &Reader{
 		ctx: ctx, opts: o, dec: dec, ra: ra, ts: ts, tr: tar.NewReader(ts),
@@ -503,6 +503,9 @@ func parseOctal(b []byte) int64 {
 // tarStream counts and hashes the uncompressed tar bytes and captures the
 // raw header blocks read by archive/tar.
 type tarStream struct {
+	// ctx is checked on every read, so that archive/tar skipping a huge
+	// member (or the trailing bytes of a bomb) stops once it is done.
+	ctx        context.Context
 	r          io.Reader
 	off        int64
 	hash       hash.Hash // nil when a readAhead hashes the stream
@@ -556,6 +559,9 @@ func (t *tarStream) Read(p []byte) (int, error) {
 		n := copy(p, t.pending)
 		t.pending = t.pending[n:]
 		return n, nil
+	}
+	if err := t.ctx.Err(); err != nil {
+		return 0, err
 	}
 	n, err := t.r.Read(p)
 	if t.hash != nil {
