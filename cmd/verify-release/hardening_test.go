@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,4 +69,61 @@ func TestIdentifyMaxSize(t *testing.T) {
 	assert.Equal(t, exitError, code, errOut)
 	assert.Contains(t, errOut, "more than 1.0 MiB decompressed")
 	assert.Contains(t, errOut, bomb)
+}
+
+// TestCachePruneSkipsMirrorsInUse is the attack run's race, smaller: src
+// runs on one cache while 'cache prune --all' loops beside them. Every
+// run must reproduce (before, a prune removed the git mirror under a
+// running src: "Unable to read current working directory", or a false
+// "tag not found"), and the prune loop must both remove mirrors between
+// runs and skip them, saying so, during runs.
+func TestCachePruneSkipsMirrorsInUse(t *testing.T) {
+	store, _ := runRepo(t)
+	cache := t.TempDir()
+	env := map[string]string{"VERIFY_RELEASE_RECIPES": store}
+	const runners, runs = 2, 6
+	var wg sync.WaitGroup
+	failures := make(chan string, runners*runs)
+	for i := 0; i < runners; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < runs; j++ {
+				code, _, errOut := run(t, env, "src", "demo", "1.0", "--allow-local-git", "--cache-dir", cache)
+				if code != exitOK {
+					failures <- fmt.Sprintf("exit %d: %s", code, errOut)
+				}
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	var prunes, removed, skipped int
+	pruned := make(chan struct{})
+	go func() {
+		defer close(pruned)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			code, out, errOut := run(t, nil, "cache", "prune", "--all", "--cache-dir", cache)
+			if code != exitOK {
+				failures <- fmt.Sprintf("prune exit %d: %s", code, errOut)
+			}
+			prunes++
+			time.Sleep(10 * time.Millisecond)
+			removed += strings.Count(out, "removed "+filepath.Join(cache, "git"))
+			skipped += strings.Count(out, "(in use by another run)")
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-pruned
+	close(failures)
+	for f := range failures {
+		t.Error(f)
+	}
+	t.Logf("%d src runs, %d prunes: %d mirrors removed between runs, %d skipped as in use", runners*runs, prunes, removed, skipped)
+	assert.Positive(t, skipped, "prune ran while a mirror was in use")
 }

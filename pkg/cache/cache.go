@@ -60,7 +60,9 @@ func DryRun() Option { return func(o *options) { o.dryRun = true } }
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // Prune removes stale entries from the cache at dir:
-//   - git/*.git mirrors (skipped while another run holds their lock);
+//   - git/*.git mirrors, each under an exclusive lock on its .lock file,
+//     which every run using the mirror holds shared until it ends: a
+//     mirror in use is skipped and listed in Result.Busy;
 //   - files/* (pinned inputs, re-fetched and re-verified on demand) and
 //     published/*/* (published copies);
 //   - leftover temporary entries (*.tmp*) of interrupted runs;
@@ -106,9 +108,8 @@ func Prune(ctx context.Context, dir string, opts ...Option) (*Result, error) {
 			if err := os.RemoveAll(p); err != nil {
 				return fmt.Errorf("cache: removing %s: %w", p, err)
 			}
-			if lockPath != "" {
-				os.Remove(lockPath)
-			}
+			// The lock file stays: removing it would let a run that
+			// opened it before and one that creates it anew both lock.
 		}
 		res.Removed = append(res.Removed, Entry{Path: p, Bytes: size})
 		return nil
@@ -116,7 +117,7 @@ func Prune(ctx context.Context, dir string, opts ...Option) (*Result, error) {
 
 	mirrors, _ := filepath.Glob(filepath.Join(dir, "git", "*.git*"))
 	for _, m := range mirrors {
-		if strings.HasSuffix(m, ".lock") || !stale(m) {
+		if strings.HasSuffix(m, ".lock") || strings.HasSuffix(m, ".fetch") || !stale(m) {
 			continue
 		}
 		lock := strings.TrimSuffix(m, ".tmp") + ".lock"

@@ -9,14 +9,32 @@ import (
 	"time"
 )
 
-// pollInterval is how often Lock retries a held lock.
+// pollInterval is how often Lock and LockShared retry a held lock.
 const pollInterval = 100 * time.Millisecond
 
 // Lock takes an exclusive lock on path (created if missing), waiting
 // until it is free or ctx is done. The returned function releases it.
 func Lock(ctx context.Context, path string) (unlock func(), err error) {
+	return wait(ctx, path, syscall.LOCK_EX)
+}
+
+// LockShared takes a shared lock on path (created if missing), waiting
+// while another holds it exclusively or until ctx is done. Any number of
+// shared locks are held at once; an exclusive lock waits for all of them.
+func LockShared(ctx context.Context, path string) (unlock func(), err error) {
+	return wait(ctx, path, syscall.LOCK_SH)
+}
+
+// TryLock takes an exclusive lock on path without waiting; ok is false
+// when another process (or another open file in this one) holds it,
+// shared or exclusive.
+func TryLock(path string) (unlock func(), ok bool, err error) {
+	return try(path, syscall.LOCK_EX)
+}
+
+func wait(ctx context.Context, path string, how int) (func(), error) {
 	for {
-		unlock, ok, err := TryLock(path)
+		unlock, ok, err := try(path, how)
 		if err != nil || ok {
 			return unlock, err
 		}
@@ -28,14 +46,12 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	}
 }
 
-// TryLock takes an exclusive lock on path without waiting; ok is false
-// when another process (or another open file in this one) holds it.
-func TryLock(path string) (unlock func(), ok bool, err error) {
+func try(path string, how int) (unlock func(), ok bool, err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, false, fmt.Errorf("filelock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, false, nil

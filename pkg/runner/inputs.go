@@ -23,10 +23,11 @@ func writeAtomic(dst string, fn func(w io.Writer) error) error {
 // writeInput writes one pinned input as a tar, laid out at in.Path.
 func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) error {
 	if in.Git != "" {
-		m, err := source.Mirror(ctx, in.Git, x.o.cacheDir)
+		m, release, err := source.Mirror(ctx, in.Git, x.o.cacheDir)
 		if err != nil {
 			return err
 		}
+		defer release()
 		dir := filepath.Join(x.work, "input-"+in.Name)
 		if err := source.Checkout(ctx, m, in.Commit, dir); err != nil {
 			return err

@@ -62,6 +62,11 @@ func Run(ctx context.Context, r *recipe.Recipe, opts ...Option) (*report.Report,
 	if !o.keep {
 		defer os.RemoveAll(work)
 	}
+	defer func() {
+		for _, release := range run.releases {
+			release()
+		}
+	}()
 	err = run.do(ctx)
 	if err != nil {
 		run.rep.Error = err.Error()
@@ -89,6 +94,8 @@ type run struct {
 	stage string
 	// outputs are the re-created files, by artifact name.
 	outputs map[string]string
+	// releases unlock the cache entries (git mirrors) the run uses.
+	releases []func()
 }
 
 func (x *run) event(artifact, step, format string, args ...any) {
@@ -191,10 +198,11 @@ func (x *run) prepareSource(ctx context.Context) error {
 	repo := x.o.repoDir
 	if repo == "" {
 		x.event("", "source", "fetching %s into the cache", x.r.Source.Git)
-		m, err := source.Mirror(ctx, x.r.Source.Git, x.o.cacheDir)
+		m, release, err := source.Mirror(ctx, x.r.Source.Git, x.o.cacheDir)
 		if err != nil {
 			return err
 		}
+		x.releases = append(x.releases, release) // held until the run ends
 		repo = m
 	} else if _, err := source.OpenRepo(ctx, repo); err != nil {
 		return err

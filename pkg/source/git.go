@@ -118,37 +118,53 @@ func CommitTime(ctx context.Context, repo, commit string) (time.Time, error) {
 }
 
 // Mirror makes (or updates) a bare mirror of url under cacheDir and returns
-// its path. Two processes mirroring the same url at once are serialised
-// with a file lock. A local directory url is mirrored too, so the caller's
-// repository is never modified.
-func Mirror(ctx context.Context, url, cacheDir string) (string, error) {
+// its path and a function that releases it. A local directory url is
+// mirrored too, so the caller's repository is never modified.
+//
+// The mirror stays locked until release is called: shared (any number of
+// runs use a mirror at once) on DIR.lock, which 'cache prune' must take
+// exclusively to remove it, so a mirror is never removed while in use.
+// Fetches into one mirror are serialised with DIR.fetch.
+func Mirror(ctx context.Context, url, cacheDir string) (dir string, release func(), err error) {
 	sum := sha256.Sum256([]byte(url))
-	dir := filepath.Join(cacheDir, "git", hex.EncodeToString(sum[:8])+".git")
+	dir = filepath.Join(cacheDir, "git", hex.EncodeToString(sum[:8])+".git")
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return "", fmt.Errorf("source: cache: %w", err)
+		return "", nil, fmt.Errorf("source: cache: %w", err)
 	}
-	unlock, err := filelock.Lock(ctx, dir+".lock")
+	release, err = filelock.LockShared(ctx, dir+".lock")
 	if err != nil {
-		return "", err
+		return "", nil, err
+	}
+	if err := fetchMirror(ctx, url, dir); err != nil {
+		release()
+		return "", nil, err
+	}
+	return dir, release, nil
+}
+
+func fetchMirror(ctx context.Context, url, dir string) error {
+	unlock, err := filelock.Lock(ctx, dir+".fetch")
+	if err != nil {
+		return err
 	}
 	defer unlock()
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		if _, err := git(ctx, dir, "fetch", "--quiet", "--prune", "--tags", "--force", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"); err != nil {
-			return "", fmt.Errorf("%w: updating the mirror of %s: %w", ErrFetch, url, err)
+			return fmt.Errorf("%w: updating the mirror of %s: %w", ErrFetch, url, err)
 		}
-		return dir, nil
+		return nil
 	}
 	tmp := dir + ".tmp"
 	os.RemoveAll(tmp)
 	if _, err := git(ctx, "", "clone", "--quiet", "--mirror", "--", url, tmp); err != nil {
 		os.RemoveAll(tmp)
-		return "", fmt.Errorf("%w: cloning %s: %w", ErrFetch, url, err)
+		return fmt.Errorf("%w: cloning %s: %w", ErrFetch, url, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
-		return "", fmt.Errorf("source: cache: %w", err)
+		return fmt.Errorf("source: cache: %w", err)
 	}
-	return dir, nil
+	return nil
 }
 
 // Checkout clones repo into dst (which must not exist) and checks out

@@ -104,15 +104,17 @@ func TestMirrorAndCheckout(t *testing.T) {
 	ctx := context.Background()
 	dir, _, second := newRepo(t)
 	cache := t.TempDir()
-	m, err := source.Mirror(ctx, dir, cache)
+	m, release, err := source.Mirror(ctx, dir, cache)
 	require.NoError(t, err)
+	defer release()
 	require.NoError(t, source.CheckTag(ctx, m, "v1.0", second))
 
 	// A moved tag upstream shows up after the mirror is updated.
 	gitCmd(t, dir, "2024-01-03T00:00:00Z", "commit", "-q", "--allow-empty", "-m", "third")
 	gitCmd(t, dir, "2024-01-03T00:00:00Z", "tag", "-f", "-a", "-m", "moved", "v1.0")
-	m2, err := source.Mirror(ctx, dir, cache)
+	m2, release2, err := source.Mirror(ctx, dir, cache)
 	require.NoError(t, err)
+	release2()
 	assert.Equal(t, m, m2)
 	var moved *source.MovedTagError
 	require.True(t, errors.As(source.CheckTag(ctx, m, "v1.0", second), &moved))
@@ -125,7 +127,7 @@ func TestMirrorAndCheckout(t *testing.T) {
 	assert.DirExists(t, filepath.Join(co, ".git"))
 	assert.Equal(t, second, gitCmd(t, co, "", "rev-parse", "HEAD"))
 
-	_, err = source.Mirror(ctx, filepath.Join(t.TempDir(), "nope"), cache)
+	_, _, err = source.Mirror(ctx, filepath.Join(t.TempDir(), "nope"), cache)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope")
 }
