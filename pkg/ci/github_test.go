@@ -141,7 +141,7 @@ func TestGateWorkflow(t *testing.T) {
 	env := inputs["environments"].(map[string]any)
 	assert.Equal(t, true, env["required"])
 	assert.Equal(t, false, inputs["allow-unpinned"].(map[string]any)["default"])
-	for _, in := range []string{"recipe", "dist-commands", "packages", "setup", "project", "version", "src-prefix", "tool-version"} {
+	for _, in := range []string{"recipe", "dist-commands", "packages", "setup", "project", "version", "src-prefix", "tool-version", "sign-key-secret", "key-passphrase-secret"} {
 		assert.Contains(t, inputs, in)
 	}
 

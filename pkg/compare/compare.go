@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
+	"gitlab.com/verify-release/verify-release/pkg/attest"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/tarball"
 )
@@ -412,4 +414,38 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
+}
+
+// AttestationRun describes the comparison against rec (the recipe given
+// with WithRecipe, loaded from policyPath) as the input of a verification
+// summary (attest.VerificationSummary): one artifact per recipe artifact,
+// reproduced when every build produced it with the same bytes, its
+// digest the one the builds agree on (the reference content otherwise),
+// expected the recipe's. Environments are not recorded (several images
+// took part); the builds are in the JSON report.
+func (r *Result) AttestationRun(rec *recipe.Recipe, policyPath, verifierVersion string, now time.Time) *attest.Run {
+	run := &attest.Run{
+		Name: rec.Name, Version: rec.Version, VerifierVersion: verifierVersion,
+		RecipePath: policyPath, RecipeSHA256: rec.SHA256,
+		Repository: rec.Source.Git, Tag: rec.Source.Tag, Commit: rec.Source.Commit,
+		TimeVerified: now.UTC(),
+	}
+	byName := map[string]*File{}
+	for _, f := range r.Files {
+		byName[f.Name] = f
+	}
+	for _, n := range rec.ArtifactNames() {
+		a := rec.Artifacts[n]
+		kind := attest.KindDist
+		if a.Method == recipe.MethodGitArchive {
+			kind = attest.KindSrc
+		}
+		art := attest.Artifact{Name: a.File, Kind: kind, Expected: a.SHA256}
+		if f := byName[a.File]; f != nil && len(f.Groups) > 0 {
+			art.SHA256, art.Rebuilt = f.Groups[0].SHA256, f.Groups[0].SHA256
+			art.Reproduced = len(f.Groups) == 1 && len(f.Missing) == 0
+		}
+		run.Artifacts = append(run.Artifacts, art)
+	}
+	return run
 }
