@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -220,4 +221,54 @@ func TestDirsErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.Files[0].Diffs, 1)
 	assert.NotEmpty(t, res.Files[0].Diffs[0].Error)
+}
+
+// The Markdown verdict: one row per content, cells escaped (a build
+// directory may hold a '|'), the verdict line last.
+func TestWriteMarkdown(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a|x"), filepath.Join(root, "b")
+	pa := makeTarball(t, a, "demo-1.0.tar.gz", "x\n")
+	pb := makeTarball(t, b, "demo-1.0.tar.gz", "y\n")
+	res, err := compare.Dirs(context.Background(), []string{a, b})
+	require.NoError(t, err)
+	var md bytes.Buffer
+	require.NoError(t, res.WriteMarkdown(&md))
+	esc := strings.ReplaceAll(a, "|", `\|`)
+	assert.Equal(t, "### verify-release compare: **DIFFER**\n\n"+
+		"2 build(s): `"+esc+" "+b+"`\n\n"+
+		"| file | result | sha256 | builds |\n|---|---|---|---|\n"+
+		"| `demo-1.0.tar.gz` | **DIFFER** | `"+sha(t, pa)+"` | "+esc+" (majority) |\n"+
+		"|  |  | `"+sha(t, pb)+"` | "+b+" |\n"+
+		"\n0 of 1 file(s) agree; differing: demo-1.0.tar.gz. The job log and compare.json have the per-member diff.\n", md.String())
+}
+
+// A gate comparison against its recipe as a verification summary: PASSED
+// only when every recipe artifact was built identically with the
+// expected sha256.
+func TestAttestationRun(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	dist := sha(t, makeTarball(t, a, "demo-1.0.tar.gz", "x\n"))
+	makeTarball(t, b, "demo-1.0.tar.gz", "x\n")
+	src := sha(t, makeTarball(t, a, "demo-1.0-src.tar.gz", "s\n"))
+	makeTarball(t, b, "demo-1.0-src.tar.gz", "s\n")
+	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		distSHA string
+		passed  bool
+	}{{dist, true}, {strings.Repeat("0", 64), false}} {
+		rec := demoRecipe(t, src, tc.distSHA)
+		res, err := compare.Dirs(context.Background(), []string{a, b}, compare.WithRecipe(rec))
+		require.NoError(t, err)
+		run := res.AttestationRun(rec, "recipes/demo/1.0.toml", "test", when)
+		assert.Equal(t, tc.passed, run.Passed())
+		require.Len(t, run.Artifacts, 2)
+		assert.Equal(t, "demo-1.0-src.tar.gz", run.Artifacts[0].Name)
+		assert.Equal(t, src, run.Artifacts[0].SHA256)
+		assert.True(t, run.Artifacts[0].Reproduced)
+		assert.Equal(t, dist, run.Artifacts[1].SHA256)
+		assert.Equal(t, tc.distSHA, run.Artifacts[1].Expected)
+		assert.Equal(t, "0123456789abcdef0123456789abcdef01234567", run.Commit)
+	}
 }
