@@ -2,6 +2,9 @@ package ci
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -236,4 +239,26 @@ jobs:
 	b, err := yaml.Marshal(wf)
 	require.NoError(t, err)
 	assert.Empty(t, lint(t, ".github/workflows/action-steps.yml", b), string(b))
+}
+
+// The callers docs/ci.md shows (the ten lines of a maintainer's
+// workflow) pass actionlint against this repository's gate: the remote
+// references become the local ones and DIGEST a digest.
+func TestDocsCallersLint(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "docs", "ci.md"))
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(data), -1)
+	n := 0
+	for _, b := range blocks {
+		text := b[1]
+		if !strings.Contains(text, "verify-release/verify-release/.github/workflows/verify-release-gate.yml@COMMIT") {
+			continue
+		}
+		n++
+		text = strings.ReplaceAll(text, "verify-release/verify-release/.github/workflows/verify-release-gate.yml@COMMIT", "./.github/workflows/verify-release-gate.yml")
+		text = strings.ReplaceAll(text, "DIGEST", strings.Repeat("0", 64))
+		assert.LessOrEqual(t, strings.Count(strings.TrimSpace(text), "\n")+1, 10, "the caller is meant to be ten lines:\n%s", text)
+		assert.Empty(t, lint(t, ".github/workflows/release-gate.yml", []byte(text)), text)
+	}
+	assert.Equal(t, 1, n, "docs/ci.md shows the reusable workflow's caller once")
 }
