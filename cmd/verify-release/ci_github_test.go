@@ -121,4 +121,19 @@ tar --owner=0 --group=0 --mtime=@$SOURCE_DATE_EPOCH -cf proj-1.0.tar stamp hello
 	code, _, stderr = run(t, nil, "ci", "build", dir)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "needs --name")
+
+	// The output directory never takes the checkout or foreign files with it.
+	env["VERIFY_RELEASE_DIST_COMMANDS"] = "true"
+	for _, o := range []string{dir, filepath.Dir(dir)} {
+		code, _, stderr = run(t, env, "ci", "build", dir, "--name", "x", "-o", o)
+		assert.Equal(t, 2, code)
+		assert.Contains(t, stderr, "holds the checkout")
+	}
+	busy := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(busy, "keep"), 0o755))
+	code, _, stderr = run(t, env, "ci", "build", dir, "--name", "x", "-o", busy)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "holds keep, which is not a build's file")
+	assert.DirExists(t, filepath.Join(busy, "keep"))
+	assert.FileExists(t, filepath.Join(dir, "hello.txt"))
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +32,9 @@ var (
 	// ErrBadBuildName is matched when the build name is empty after
 	// sanitizing.
 	ErrBadBuildName = errors.New("ci: empty build name")
+	// ErrBadOutDir is matched when the output directory would replace
+	// something that is not an earlier build's output.
+	ErrBadOutDir = errors.New("ci: output directory")
 )
 
 // DefaultDistCommands make the dist tarball when no commands are given:
@@ -128,7 +132,8 @@ func BuildName(env string) (string, error) {
 // HEAD | gzip -cn` as PROJECT-VERSION-src.tar.gz, runs the dist commands,
 // and copies the *.tar and *.tar.* files they left at the top of the
 // checkout (untracked ones only) into out. It uses the environment's own
-// git, gzip and tools. out is emptied first.
+// git, gzip and tools. out is emptied first; it must not hold the
+// checkout nor anything but an earlier build's files (ErrBadOutDir).
 func Build(ctx context.Context, dir, out string, opts ...BuildOption) (*BuildResult, error) {
 	o := &buildOptions{distCommands: DefaultDistCommands, log: io.Discard}
 	for _, opt := range opts {
@@ -160,8 +165,8 @@ func Build(ctx context.Context, dir, out string, opts ...BuildOption) (*BuildRes
 		}
 		res.Version = strings.TrimPrefix(v, "v")
 	}
-	if err := os.RemoveAll(out); err != nil {
-		return nil, fmt.Errorf("ci: %w", err)
+	if err := clearOut(abs, out); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("ci: %w", err)
@@ -228,6 +233,36 @@ func Build(ctx context.Context, dir, out string, opts ...BuildOption) (*BuildRes
 		return nil, err
 	}
 	return res, nil
+}
+
+// clearOut empties out for a new build. It only removes what an earlier
+// build leaves (regular files), never the checkout or a directory with
+// anything else in it.
+func clearOut(checkout, out string) error {
+	absOut, err := filepath.Abs(out)
+	if err != nil {
+		return fmt.Errorf("ci: %w", err)
+	}
+	if rel, err := filepath.Rel(absOut, checkout); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+		return fmt.Errorf("%w %s holds the checkout %s", ErrBadOutDir, out, checkout)
+	}
+	entries, err := os.ReadDir(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("ci: %w", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			return fmt.Errorf("%w %s holds %s, which is not a build's file: choose an empty or new directory", ErrBadOutDir, out, e.Name())
+		}
+	}
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(out, e.Name())); err != nil {
+			return fmt.Errorf("ci: %w", err)
+		}
+	}
+	return nil
 }
 
 func gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
