@@ -2,6 +2,7 @@ package ci
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,6 +129,19 @@ func TestGitHubOnlyAndErrors(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnknownRecipe)
 	_, err = GitHub(recipe.DirStore(t.TempDir()))
 	require.ErrorIs(t, err, ErrNoRecipes)
+
+	// GitHub's limit of 256 jobs per matrix.
+	many := t.TempDir()
+	for i := 0; i <= GitHubMaxMatrix; i++ {
+		v := fmt.Sprintf("1.%d", i)
+		p := filepath.Join(many, "m", v+".toml")
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(recipeText("m", v, `image = "registry.example/debian@`+digestA+`"`)), 0o644))
+	}
+	_, err = GitHub(recipe.DirStore(many))
+	require.ErrorIs(t, err, ErrTooManyJobs)
+	_, err = GitHub(recipe.DirStore(many), WithOnly("m/1.0", "m/1.256"))
+	require.NoError(t, err)
 }
 
 // The shipped reusable workflow: actionlint, pinned actions, least
