@@ -125,9 +125,13 @@ type Identification struct {
 	FirstBlock       BlockHeader `json:"first_block"`
 	// TrailingBytes counts the bytes after the first member (more
 	// members, or garbage); only the first member is identified.
-	TrailingBytes int64       `json:"trailing_bytes"`
-	Matches       []Match     `json:"matches"`
-	Rejected      []Rejection `json:"rejected"`
+	TrailingBytes int64 `json:"trailing_bytes"`
+	// Partial is set when the candidates ran on the first
+	// CheckedUncompressed bytes only (WithPrefix).
+	Partial             bool        `json:"partial"`
+	CheckedUncompressed int64       `json:"checked_uncompressed"`
+	Matches             []Match     `json:"matches"`
+	Rejected            []Rejection `json:"rejected"`
 }
 
 // ErrTooLarge reports data that decompresses to more than the limit.
@@ -138,6 +142,16 @@ type IdentifyOption func(*identifyOptions)
 
 type identifyOptions struct {
 	maxUncompressed int64
+	prefix          int64
+}
+
+// WithPrefix runs the candidates on the first n uncompressed bytes only
+// (n <= 0: all of them; the file is still decompressed to the end and its
+// CRC checked). The matches then reproduce the deflate blocks made of that
+// prefix, not necessarily the whole file: Identification.Partial says so.
+// On large files this bounds the time to little more than a decompression.
+func WithPrefix(n int64) IdentifyOption {
+	return func(o *identifyOptions) { o.prefix = n }
 }
 
 // WithMaxUncompressed fails Identify with ErrTooLarge once the data
@@ -206,13 +220,24 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 			if o.maxUncompressed > 0 && id.UncompressedSize > o.maxUncompressed {
 				return nil, fmt.Errorf("%w: more than %d bytes uncompressed", ErrTooLarge, o.maxUncompressed)
 			}
-			if live > 0 {
+			feed := n
+			if o.prefix > 0 && id.CheckedUncompressed+int64(n) > o.prefix {
+				feed = int(max(0, o.prefix-id.CheckedUncompressed))
+				if !id.Partial {
+					id.Partial = true
+					for _, l := range lanes {
+						l.halt()
+					}
+				}
+			}
+			id.CheckedUncompressed += int64(feed)
+			if live > 0 && feed > 0 {
 				live = 0
 				for _, l := range lanes {
 					if l.stopped {
 						continue
 					}
-					if _, err := l.pw.Write(buf[:n]); err != nil {
+					if _, err := l.pw.Write(buf[:feed]); err != nil {
 						l.stopped = true
 						continue
 					}
@@ -245,7 +270,11 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 	}
 	id.TrailingBytes = size - end - 8
 	for _, l := range lanes {
-		l.pw.Close()
+		if id.Partial {
+			l.halt()
+		} else {
+			l.pw.Close()
+		}
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -258,6 +287,11 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 		switch {
 		case l.cmp.differ:
 			id.Rejected = append(id.Rejected, l.cmp.rejection(l.c, id))
+		case id.Partial && l.cmp.n == 0:
+			id.Rejected = append(id.Rejected, Rejection{Candidate: l.c, Offset: int64(h.Len), Block: -1,
+				Reason: fmt.Sprintf("undecided: it finished no block within the first %d bytes", id.CheckedUncompressed)})
+		case id.Partial:
+			id.Matches = append(id.Matches, matchFor(l.c, id))
 		case l.cmp.n != id.DeflateSize:
 			id.Rejected = append(id.Rejected, Rejection{Candidate: l.c, Offset: int64(h.Len) + l.cmp.n, Block: l.blocks(),
 				Reason: fmt.Sprintf("its deflate data ends after %d bytes, the file's after %d", l.cmp.n, id.DeflateSize)})
@@ -342,7 +376,11 @@ type lane struct {
 	pw      *io.PipeWriter
 	cmp     *cmpWriter
 	stopped bool // the broadcaster no longer writes to it
-	err     error
+	halted  bool // halt was called (broadcaster only)
+	// inputEnded is set (by the lane's own goroutine) once its input
+	// was cut: output after that is not judged.
+	inputEnded bool
+	err        error
 
 	blocks func() int
 }
@@ -355,8 +393,25 @@ func newLane(ctx context.Context, c Candidate, published io.ReaderAt) *lane {
 	return l
 }
 
+// halt stops the lane without judging what it writes afterwards.
+func (l *lane) halt() {
+	if !l.halted {
+		l.halted, l.stopped = true, true
+		l.pw.CloseWithError(errStopped)
+	}
+}
+
+// Read reads the lane's input and notes when it was cut.
+func (l *lane) Read(p []byte) (int, error) {
+	n, err := l.pr.Read(p)
+	if errors.Is(err, errStopped) {
+		l.inputEnded = true
+	}
+	return n, err
+}
+
 func (l *lane) run() {
-	in := ctxReader{l.ctx, l.pr}
+	in := ctxReader{l.ctx, l}
 	switch l.c.Compressor {
 	case GNU:
 		d := &gnuDeflater{level: l.c.Level, rsync: l.c.Rsyncable, in: in, out: l.cmp}
@@ -394,6 +449,9 @@ type cmpWriter struct {
 }
 
 func (c *cmpWriter) Write(p []byte) (int, error) {
+	if c.lane.inputEnded {
+		return 0, errStopped
+	}
 	if c.differ {
 		return 0, errDiffers
 	}

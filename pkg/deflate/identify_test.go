@@ -143,3 +143,25 @@ func TestIdentifyMaxUncompressed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Candidate{GNU, 6, false}, id.Best().Candidate)
 }
+
+// TestIdentifyPrefix: judged on a prefix, the right compressor still comes
+// first, and a candidate whose early blocks differ is still ruled out.
+func TestIdentifyPrefix(t *testing.T) {
+	data := append(textLike(600000, 27), randomBytes(100000, 28)...)
+	file := gnu(t, data, WithLevel(9), WithRsyncable(true))
+	id, err := Identify(context.Background(), bytes.NewReader(file), int64(len(file)), WithPrefix(200000))
+	require.NoError(t, err)
+	require.True(t, id.Partial)
+	require.Equal(t, int64(200000), id.CheckedUncompressed)
+	require.Equal(t, int64(len(data)), id.UncompressedSize)
+	require.Equal(t, Candidate{GNU, 9, true}, id.Best().Candidate)
+	rejected := map[Candidate]bool{}
+	for _, r := range id.Rejected {
+		rejected[r.Candidate] = true
+	}
+	require.True(t, rejected[Candidate{GNU, 9, false}])
+	require.True(t, rejected[Candidate{Zlib, 9, false}])
+	full := identifyBytes(t, file)
+	require.False(t, full.Partial)
+	require.Equal(t, id.Best().Candidate, full.Best().Candidate)
+}

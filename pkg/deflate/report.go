@@ -100,8 +100,12 @@ func (id *Identification) WriteText(w io.Writer) error {
 	if id.TrailingBytes > 0 {
 		fmt.Fprintf(&b, "after the first member: %d bytes (not identified)\n", id.TrailingBytes)
 	}
+	made := "made by"
+	if id.Partial {
+		made = fmt.Sprintf("made by (judged on the blocks of the first %d uncompressed bytes only)", id.CheckedUncompressed)
+	}
 	if m := id.Best(); m != nil {
-		fmt.Fprintf(&b, "made by: %s%s: %s\n", m.Candidate, versions(m.Compressor), m.Command)
+		fmt.Fprintf(&b, "%s: %s%s: %s\n", made, m.Candidate, versions(m.Compressor), m.Command)
 		if len(m.HeaderDifferences) > 0 {
 			fmt.Fprintf(&b, "  the deflate data is reproduced; the header differs: %s\n", strings.Join(m.HeaderDifferences, "; "))
 		}
@@ -113,7 +117,7 @@ func (id *Identification) WriteText(w io.Writer) error {
 			b.WriteString("\n")
 		}
 	} else {
-		b.WriteString("made by: none of the known compressors\n")
+		fmt.Fprintf(&b, "%s: none of the known compressors\n", made)
 	}
 	fmt.Fprintf(&b, "ruled out (%d):\n", len(id.Rejected))
 	for _, r := range id.Rejected {
