@@ -51,7 +51,9 @@ same way.
 'ci environments' checks the maintainer gate's environments (each
 argument may hold several images separated by blanks): two or more image
 references, each pinned by @sha256 digest (unless --allow-unpinned), and
-prints them as a JSON array (a GitHub Actions matrix). 'ci setup' prepares
+prints them as one line of JSON: {"schema":"verify-release/environments/v1",
+"environments":[...],"unpinned":[...]} (the list is a GitHub Actions
+matrix). 'ci setup' prepares
 one environment before the checkout: it runs --setup (default
 $VERIFY_RELEASE_SETUP), else installs --packages (default
 $VERIFY_RELEASE_PACKAGES) with apt-get, dnf or apk.
@@ -360,7 +362,16 @@ func ciEnvironments(c *cli, o *ciOptions, pos []string) error {
 	for _, u := range unpinned {
 		fmt.Fprintf(c.Stderr, "verify-release: WARNING: environment %s is not pinned: pulled by tag\n", u)
 	}
-	b, err := json.Marshal(list)
+	if unpinned == nil {
+		unpinned = []string{}
+	}
+	// One line: it becomes a GitHub step output. The matrix is its
+	// "environments" list.
+	b, err := json.Marshal(struct {
+		Schema       string   `json:"schema"`
+		Environments []string `json:"environments"`
+		Unpinned     []string `json:"unpinned"`
+	}{"verify-release/environments/v1", list, unpinned})
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func TestCIEnvironmentsCommand(t *testing.T) {
 	b := "docker.io/library/ubuntu:24.04@sha256:" + strings.Repeat("b", 64)
 	code, stdout, stderr := run(t, nil, "ci", "environments", a+"\n"+b)
 	require.Equal(t, 0, code, stderr)
-	assert.Equal(t, `["`+a+`","`+b+`"]`+"\n", stdout)
+	assert.Equal(t, `{"schema":"verify-release/environments/v1","environments":["`+a+`","`+b+`"],"unpinned":[]}`+"\n", stdout)
 
 	code, _, stderr = run(t, nil, "ci", "environments", a, "debian:bookworm")
 	assert.Equal(t, 2, code)
@@ -53,7 +53,7 @@ func TestCIEnvironmentsCommand(t *testing.T) {
 	code, stdout, stderr = run(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true"}, "ci", "environments", a, "debian:bookworm")
 	assert.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "WARNING: environment debian:bookworm is not pinned")
-	assert.Equal(t, `["`+a+`","debian:bookworm"]`+"\n", stdout)
+	assert.Equal(t, `{"schema":"verify-release/environments/v1","environments":["`+a+`","debian:bookworm"],"unpinned":["debian:bookworm"]}`+"\n", stdout)
 
 	for _, args := range [][]string{{a}, {a, a}, {a, "Not A Ref!"}} {
 		code, _, stderr = run(t, nil, append([]string{"ci", "environments"}, args...)...)

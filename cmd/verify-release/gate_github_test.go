@@ -39,7 +39,7 @@ import (
 //     matrix, and only plain context paths (inputs.X with the workflow's
 //     defaults, matrix.X, runner.temp, strategy.job-index,
 //     steps.ID.outputs.X, needs.JOB.outputs.X, github.action_path);
-//     fromJSON(...) only as the whole matrix value. A run: script holding
+//     fromJSON(...) only in the matrix, which the test reads itself. A run: script holding
 //     ${{ fails the test (an injection risk, and not emulated).
 //   - uses: steps are emulated: actions/checkout is a full `git clone` of
 //     the upstream repository at the tag; upload-artifact copies path
@@ -505,9 +505,8 @@ func TestGitHubGateRefusesUnpinned(t *testing.T) {
 		assert.Equal(t, tc.code, code, log)
 		assert.Contains(t, log, tc.want)
 		if tc.code == 0 {
-			var m []string
-			require.NoError(t, json.Unmarshal([]byte(r.outputs["prepare"]["environments"]), &m))
-			assert.Equal(t, []string{pinned, "docker.io/library/ubuntu:24.04"}, m)
+			assert.Equal(t, `{"schema":"verify-release/environments/v1","environments":["`+pinned+`","docker.io/library/ubuntu:24.04"],"unpinned":["docker.io/library/ubuntu:24.04"]}`,
+				r.outputs["prepare"]["environments"])
 		}
 	}
 }
@@ -546,10 +545,11 @@ func TestGitHubGateWorkflow(t *testing.T) {
 	})
 	code, log := r.prepare(wf)
 	require.Equal(t, 0, code, log)
-	var envs []any
-	require.NoError(t, json.Unmarshal([]byte(r.outputs["prepare"]["environments"]), &envs))
+	var prepared struct{ Environments []any }
+	require.NoError(t, json.Unmarshal([]byte(r.outputs["prepare"]["environments"]), &prepared))
+	envs := prepared.Environments
 	require.Len(t, envs, 3)
-	require.Equal(t, "${{ fromJSON(needs.prepare.outputs.environments) }}", wf.Jobs["build"].Strategy.Matrix["environment"])
+	require.Equal(t, "${{ fromJSON(needs.prepare.outputs.environments).environments }}", wf.Jobs["build"].Strategy.Matrix["environment"])
 
 	// The build matrix: one job per environment, in its container.
 	build := wf.Jobs["build"]

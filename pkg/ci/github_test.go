@@ -167,7 +167,7 @@ func TestGateWorkflow(t *testing.T) {
 	assert.Equal(t, "prepare", jobs["build"]["needs"])
 	assert.Equal(t, "build", jobs["compare"]["needs"])
 	matrix := jobs["build"]["strategy"].(map[string]any)["matrix"].(map[string]any)
-	assert.Equal(t, "${{ fromJSON(needs.prepare.outputs.environments) }}", matrix["environment"])
+	assert.Equal(t, "${{ fromJSON(needs.prepare.outputs.environments).environments }}", matrix["environment"])
 	assert.Equal(t, false, jobs["build"]["strategy"].(map[string]any)["fail-fast"])
 	assert.Equal(t, map[string]any{"image": "${{ matrix.environment }}"}, jobs["build"]["container"])
 	assert.Equal(t, "${{ steps.environments.outputs.json }}", jobs["prepare"]["outputs"].(map[string]any)["environments"])
