@@ -53,10 +53,9 @@ argument may hold several images separated by blanks): two or more image
 references, each pinned by @sha256 digest (unless --allow-unpinned), and
 prints them as one line of JSON: {"schema":"verify-release/environments/v1",
 "environments":[...],"unpinned":[...]} (the list is a GitHub Actions
-matrix). 'ci setup' prepares
-one environment before the checkout: it runs --setup (default
-$VERIFY_RELEASE_SETUP), else installs --packages (default
-$VERIFY_RELEASE_PACKAGES) with apt-get, dnf or apk.
+matrix). 'ci setup' prepares one environment before the checkout: it runs
+--setup (default $VERIFY_RELEASE_SETUP), else installs --packages
+(default $VERIFY_RELEASE_PACKAGES) with apt-get, dnf or apk.
 
 'ci build' is one environment's part of the maintainer gate
 (.github/workflows/verify-release-gate.yml, action.yml): in the git
