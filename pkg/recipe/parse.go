@@ -196,8 +196,8 @@ func (v *validator) source(s *Source) {
 			v.errorf("source.tag", "%q is not a valid git tag name: %s", s.Tag, msg)
 		}
 	}
-	if v.required("source.commit", s.Commit) && !IsObjectID(s.Commit) {
-		v.errorf("source.commit", "%q is not a full commit id (40 or 64 lower-case hex digits)", s.Commit)
+	if v.required("source.commit", s.Commit) && s.Commit != Unresolved && !IsObjectID(s.Commit) {
+		v.errorf("source.commit", "%q is not a full commit id (40 or 64 lower-case hex digits), or %q", s.Commit, Unresolved)
 	}
 }
 

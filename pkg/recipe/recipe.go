@@ -35,7 +35,10 @@ const (
 
 // Unresolved is the explicit marker for a digest that could not be known
 // when the recipe was written (env.digest = "unresolved"). Such a recipe
-// is valid, but running it needs a lock file or --allow-unpinned.
+// is valid, but running it needs a lock file or --allow-unpinned. As
+// source.commit it says the tag's commit could not be established (no
+// clone at hand, as for a recipe drafted from a tarball); a run that needs
+// the git source then fails and says so.
 const Unresolved = "unresolved"
 
 // Recipe is one release of one project.

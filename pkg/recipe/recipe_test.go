@@ -94,6 +94,18 @@ func TestParseUnresolvedDigestIsExplicit(t *testing.T) {
 	assert.Equal(t, recipe.Unresolved, r.Env.Digest)
 }
 
+func TestParseUnresolvedCommitIsExplicit(t *testing.T) {
+	s := strings.Replace(minimal, `commit = "0123456789abcdef0123456789abcdef01234567"`, `commit = "unresolved"`, 1)
+	r, err := recipe.Parse("demo.toml", []byte(s))
+	require.NoError(t, err)
+	assert.Equal(t, recipe.Unresolved, r.Source.Commit)
+	// Anything else that is not a full object id stays an error.
+	s = strings.Replace(minimal, `commit = "0123456789abcdef0123456789abcdef01234567"`, `commit = "unknown"`, 1)
+	_, err = recipe.Parse("demo.toml", []byte(s))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `demo.toml:7: source.commit: "unknown" is not a full commit id`)
+}
+
 func TestParseArrayOfTablesUnknownKey(t *testing.T) {
 	s := minimal + "\n[[inputs]]\nname = \"gnulib\"\ngit = \"https://example.org/g.git\"\ncommit = \"0123456789abcdef0123456789abcdef01234567\"\npath = \"gnulib\"\nrev = \"x\"\n"
 	_, err := recipe.Parse("demo.toml", []byte(s))

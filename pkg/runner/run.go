@@ -195,6 +195,10 @@ func (x *run) do(ctx context.Context) error {
 // prepareSource mirrors the upstream repository (or uses --repo) and
 // checks the tag against the pinned commit.
 func (x *run) prepareSource(ctx context.Context) error {
+	if x.r.Source.Commit == recipe.Unresolved {
+		return fmt.Errorf("%s: source.commit is %q: the commit of tag %s was not known when the recipe was written; pin it (git rev-parse %s^{commit} in a clone of %s)",
+			x.r.Path, recipe.Unresolved, x.r.Source.Tag, x.r.Source.Tag, x.r.Source.Git)
+	}
 	repo := x.o.repoDir
 	if repo == "" {
 		x.event("", "source", "fetching %s into the cache", x.r.Source.Git)

@@ -148,6 +148,16 @@ func TestSrcMovedTag(t *testing.T) {
 	assert.Empty(t, rep.Artifacts, "nothing is built from a moved tag")
 }
 
+func TestSrcUnresolvedCommitIsRefused(t *testing.T) {
+	repo, _ := demoRepo(t)
+	rep, err := runner.Run(context.Background(), srcRecipe(t, repo, recipe.Unresolved, strings.Repeat("1", 64)),
+		runner.WithCacheDir(t.TempDir()))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `source.commit is "unresolved": the commit of tag v1.0 was not known`)
+	assert.Equal(t, report.Error, rep.Result)
+	assert.Empty(t, rep.Artifacts, "nothing is built from an unresolved commit")
+}
+
 func TestSrcPublishedOverHTTPWithRetry(t *testing.T) {
 	repo, commit := demoRepo(t)
 	pub := t.TempDir()
