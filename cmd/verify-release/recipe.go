@@ -25,6 +25,7 @@ func init() {
 const recipeUsage = `Usage:
   verify-release recipe check PATH...            validate recipe files (or directories of them)
   verify-release recipe show NAME VERSION|PATH   print the resolved recipe (defaults filled in)
+  verify-release recipe new --git URL --tag TAG DIST   draft a recipe from a tarball (see 'recipe new --help')
 
 Recipes live at recipes/NAME/VERSION.toml; see docs/recipes.md for every key.
 'check' prints one line per recipe and exits 1 if any is invalid, naming the
@@ -73,6 +74,9 @@ func loadRecipe(c *cli, store *recipe.Store, cmd string, args []string, opts ...
 }
 
 func runRecipe(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 && args[0] == "new" {
+		return runRecipeNew(ctx, c, args[1:])
+	}
 	fs := newFlagSet(c, "recipe", recipeUsage)
 	dir := fs.String("recipes", "", "recipes directory (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
 	asJSON := fs.Bool("json", false, "show: print JSON instead of TOML")

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
+	"gitlab.com/verify-release/verify-release/pkg/cache"
+	"gitlab.com/verify-release/verify-release/pkg/debian"
+	"gitlab.com/verify-release/verify-release/pkg/fingerprint"
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
+)
+
+const recipeNewUsage = `Usage:
+  verify-release recipe new [flags] --git URL --tag TAG DIST
+
+Draft a recipe from a release's make-dist tarball DIST (and optionally its
+git-archive -src tarball) using the evidence 'verify-release fingerprint'
+reads: the best environment's image and exact packages, the tool versions
+to probe, the archive's mtimes, the compressor. Every sha256 is computed
+from the files given. Anything that cannot be established is written as a
+comment starting with "NOT ESTABLISHED", never as an invented value; a
+required value nothing established is "unresolved" (source.commit without
+--repo, env.digest of an image the tarball does not pin). The recipe is
+checked with the same rules as 'recipe check' before it is written.
+
+With --repo (a clone of --git), the tag's commit is resolved there, its time
+compared with the tarball's mtimes, and the -src tarball's prefix and
+compressor identified by re-creating it. With --debian PKG, the published
+copy is Debian's orig tarball of source package PKG, fetched from the pool
+and checked to be the same file.
+
+Examples:
+  verify-release recipe new --git https://github.com/curl/curl.git --tag curl-8_14_1 \
+      --debian curl -o recipes/curl/8.14.1.toml curl-8.14.1.tar.gz
+  verify-release recipe new --git https://gitlab.com/gsasl/libntlm.git --tag v1.8 \
+      --repo ~/src/libntlm --src libntlm-1.8-src.tar.gz libntlm-1.8.tar.gz
+`
+
+// recipeNewOptions are the flags of 'verify-release recipe new'.
+type recipeNewOptions struct {
+	Out, Name, Version, Git, Tag, Repo, Src, URL, SrcURL, Debian string
+	Offline                                                      bool
+	Suites, Mirror                                               string
+	Force                                                        bool
+}
+
+func runRecipeNew(ctx context.Context, c *cli, args []string) error {
+	var o recipeNewOptions
+	fs := newFlagSet(c, "recipe new", recipeNewUsage)
+	fs.StringVar(&o.Out, "o", "", "write the recipe to `FILE` (default: stdout)")
+	fs.StringVar(&o.Name, "name", "", "project name (default: from the tarball's top directory)")
+	fs.StringVar(&o.Version, "version", "", "release version (default: from the tarball's top directory)")
+	fs.StringVar(&o.Git, "git", "", "upstream clone `URL` (required)")
+	fs.StringVar(&o.Tag, "tag", "", "release `TAG` (required)")
+	fs.StringVar(&o.Repo, "repo", "", "local clone `DIR` of --git: resolve the commit, identify the -src tarball")
+	fs.StringVar(&o.Src, "src", "", "the git-archive -src tarball `FILE`")
+	fs.StringVar(&o.URL, "url", "", "where the published DIST can be fetched")
+	fs.StringVar(&o.SrcURL, "src-url", "", "where the published -src tarball can be fetched")
+	fs.StringVar(&o.Debian, "debian", "", "Debian source package `PKG` whose orig tarball is DIST (checked against the pool)")
+	fs.BoolVar(&o.Offline, "offline", false, "rank environments against the shipped table only")
+	fs.StringVar(&o.Suites, "suites", strings.Join(fingerprint.DebianSuites, ","), "Debian suites to read from the mirror")
+	fs.StringVar(&o.Mirror, "mirror", "", "Debian mirror `URL`")
+	fs.BoolVar(&o.Force, "force", false, "overwrite an existing -o FILE")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("recipe new", "want one DIST tarball, got %d argument(s)", len(pos))
+	}
+	if o.Git == "" || o.Tag == "" {
+		return usagef("recipe new", "--git URL and --tag TAG are required: a tarball does not record where it came from")
+	}
+	if o.Out != "" && !o.Force {
+		if _, err := os.Stat(o.Out); err == nil {
+			return withHint(fmt.Errorf("%s exists", o.Out), "--force overwrites it")
+		}
+	}
+	rep, err := fingerprintReport(ctx, pos[0], fingerprintOptions{Offline: o.Offline, Suites: o.Suites, Mirror: o.Mirror, MaxSize: tarball.DefaultMaxSize})
+	if err != nil {
+		return err
+	}
+	do := fingerprint.DraftOptions{Name: o.Name, Version: o.Version, Git: o.Git, Tag: o.Tag, Repo: o.Repo,
+		DistURL: o.URL, SrcURL: o.SrcURL, SrcPath: o.Src}
+	if o.Src != "" {
+		do.Src, err = fingerprint.Scan(ctx, o.Src, fingerprint.WithCompressorIdentification())
+		if err != nil {
+			return err
+		}
+	}
+	if o.Debian != "" {
+		do.DebianURL, err = debianOrig(ctx, o.Debian, o.Mirror, rep.Fingerprint)
+		if err != nil {
+			return err
+		}
+	}
+	d, err := fingerprint.NewDraft(ctx, rep, do)
+	if err != nil {
+		return err
+	}
+	name := o.Out
+	if name == "" {
+		name = d.Name + "/" + d.Version + ".toml"
+	}
+	if _, err := recipe.Parse(name, d.TOML); err != nil {
+		return fmt.Errorf("the drafted recipe does not pass its own check (a bug in recipe new): %w", err)
+	}
+	write := func(w io.Writer) error { _, err := w.Write(d.TOML); return err }
+	if o.Out == "" {
+		if err := write(c.Stdout); err != nil {
+			return err
+		}
+	} else if err := atomicfile.Write(o.Out, write); err != nil {
+		return err
+	}
+	if len(d.Missing) > 0 {
+		fmt.Fprintf(c.Stderr, "verify-release: recipe %s/%s drafted; not established:\n", d.Name, d.Version)
+		for _, m := range d.Missing {
+			fmt.Fprintf(c.Stderr, "  - %s\n", m)
+		}
+	}
+	return nil
+}
+
+// debianOrig finds Debian's orig tarball of source package pkg for the
+// dist fingerprinted in fp and checks it is the same file (size and
+// sha256); it returns its pool URL.
+func debianOrig(ctx context.Context, pkg, mirror string, fp *fingerprint.Fingerprint) (string, error) {
+	_, ver, ok := fingerprint.NameVersion(fp.Archive.TopDirectory)
+	if !ok {
+		return "", fmt.Errorf("--debian %s: cannot tell the upstream version from the top directory %q", pkg, fp.Archive.TopDirectory)
+	}
+	ext := map[string]string{"gzip": "gz", "xz": "xz", "bzip2": "bz2", "zstd": "zst"}[fp.Compression.Format]
+	if ext == "" {
+		return "", fmt.Errorf("--debian %s: Debian orig tarballs are compressed; %s is %s", pkg, fp.File.Name, fp.Compression.Format)
+	}
+	dir := pkg[:1]
+	if strings.HasPrefix(pkg, "lib") && len(pkg) > 3 {
+		dir = pkg[:4]
+	}
+	file := fmt.Sprintf("pool/main/%s/%s/%s_%s.orig.tar.%s", dir, pkg, pkg, ver, ext)
+	cdir, err := cache.Dir()
+	if err != nil {
+		return "", err
+	}
+	cl := debian.NewClient(debian.Debian, debian.WithMirror(mirror), debian.WithCacheDir(cdir+"/debian"))
+	if _, err := cl.Fetch(ctx, file, debian.FileSum{Size: fp.File.Size, SHA256: fp.File.SHA256}); err != nil {
+		if errors.Is(err, debian.ErrChecksum) {
+			return "", fmt.Errorf("--debian %s: Debian's %s is not %s: %w", pkg, file, fp.File.Name, err)
+		}
+		return "", fmt.Errorf("--debian %s: %w", pkg, err)
+	}
+	return cl.URL(file), nil
+}

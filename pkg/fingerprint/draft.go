@@ -1,0 +1,399 @@
+package fingerprint
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gitlab.com/verify-release/verify-release/pkg/gitarchive"
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/source"
+)
+
+// DraftOptions are what a person knows beyond the tarballs.
+type DraftOptions struct {
+	// Name and Version default to the dist tarball's top directory
+	// ("curl-8.14.1/").
+	Name, Version string
+	// Git is the upstream clone URL and Tag the release tag; the tarballs
+	// do not carry them.
+	Git, Tag string
+	// Repo is a local clone of Git: the tag is resolved there, its commit
+	// time compared with the tarball's mtimes, and the -src tarball's
+	// prefix and compressor identified (gitarchive.Identify).
+	Repo string
+	// Src is the fingerprint of the -src tarball (git archive), if any,
+	// with SrcPath its file.
+	Src     *Fingerprint
+	SrcPath string
+	// DistURL and SrcURL are where the published copies can be fetched.
+	DistURL, SrcURL string
+	// DebianURL is a Debian pool URL whose file was checked to have the
+	// dist tarball's sha256 (the published copy, from the archive).
+	DebianURL string
+}
+
+// Draft is a drafted recipe: TOML text with comments for what could not be
+// established.
+type Draft struct {
+	Name, Version string
+	TOML          []byte
+	// Missing lists what could not be established, one line each.
+	Missing []string
+}
+
+var topDirRE = regexp.MustCompile(`^(.+?)-v?(\d[A-Za-z0-9._+~]*)/$`)
+
+// NameVersion splits a top directory such as "curl-8.14.1/" or
+// "libntlm-v1.8/" into a recipe name (lower case) and version.
+func NameVersion(top string) (string, string, bool) {
+	m := topDirRE.FindStringSubmatch(top)
+	if m == nil {
+		return "", "", false
+	}
+	return strings.ToLower(m[1]), m[2], true
+}
+
+// NewDraft writes a draft recipe for the dist tarball described by rep,
+// with rep's best environment. Every sha256 is the given files'; what the
+// files and o cannot establish becomes a TOML comment, and values the
+// recipe requires but nothing established are written as
+// recipe.Unresolved (source.commit, env.digest).
+func NewDraft(ctx context.Context, rep *Report, o DraftOptions) (*Draft, error) {
+	fp := rep.Fingerprint
+	d := &Draft{Name: o.Name, Version: o.Version}
+	if name, ver, ok := NameVersion(fp.Archive.TopDirectory); ok {
+		if d.Name == "" {
+			d.Name = name
+		}
+		if d.Version == "" {
+			d.Version = ver
+		}
+	}
+	if d.Name == "" || d.Version == "" {
+		return nil, fmt.Errorf("fingerprint: %s: cannot tell the project name and version from its top directory %q: give them", fp.File.Name, fp.Archive.TopDirectory)
+	}
+	if o.Git == "" || o.Tag == "" {
+		return nil, fmt.Errorf("fingerprint: a recipe needs the upstream git URL and the release tag, which a tarball does not carry: give them")
+	}
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	missing := func(format string, args ...any) {
+		s := fmt.Sprintf(format, args...)
+		d.Missing = append(d.Missing, s)
+		w("# NOT ESTABLISHED: %s\n", s)
+	}
+	w("# Draft recipe for %s %s, written by `verify-release recipe new` from\n", d.Name, d.Version)
+	w("#   %s (sha256 %s)\n", filepath.Base(fp.File.Name), fp.File.SHA256)
+	if o.Src != nil {
+		w("#   %s (sha256 %s)\n", filepath.Base(o.Src.File.Name), o.Src.File.SHA256)
+	}
+	w("# Values come from these files and the options given; what could not be\n")
+	w("# established is a comment starting with NOT ESTABLISHED.\n")
+	w("# Check: verify-release recipe check %s/%s.toml\n", d.Name, d.Version)
+	w("name = %s\nversion = %s\n", q(d.Name), q(d.Version))
+
+	// [source]
+	w("\n[source]\ngit = %s\ntag = %s\n", q(o.Git), q(o.Tag))
+	commit, how := "", ""
+	var commitTime time.Time
+	if o.Repo != "" {
+		c, err := source.ResolveTag(ctx, o.Repo, o.Tag)
+		if err != nil {
+			return nil, fmt.Errorf("fingerprint: resolving tag %s in %s: %w", o.Tag, o.Repo, err)
+		}
+		t, err := source.CommitTime(ctx, o.Repo, c)
+		if err != nil {
+			return nil, fmt.Errorf("fingerprint: %w", err)
+		}
+		commit, how, commitTime = c, "tag "+o.Tag+" resolved in "+o.Repo, t
+	} else if o.Src != nil && o.Src.Archive.GitCommit != "" {
+		commit, how = o.Src.Archive.GitCommit, "the pax global header of "+filepath.Base(o.Src.File.Name)+" (git archive)"
+	} else if fp.Archive.GitCommit != "" {
+		commit, how = fp.Archive.GitCommit, "the pax global header of "+filepath.Base(fp.File.Name)+" (git archive)"
+	}
+	if commit == "" {
+		missing("the commit of tag %s: no clone given (--repo) and no git archive commit id in the tarballs", o.Tag)
+		w("commit = %s\n", q(recipe.Unresolved))
+	} else {
+		w("# from %s\ncommit = %s\n", how, q(commit))
+	}
+
+	// [env]
+	d.writeEnv(&b, rep, missing)
+
+	// [artifacts.src]
+	if o.Src != nil {
+		if err := d.writeSrc(ctx, &b, o, missing); err != nil {
+			return nil, err
+		}
+	}
+
+	// [artifacts.dist]
+	d.writeDist(&b, fp, o, commit, commitTime, missing)
+	d.TOML = []byte(b.String())
+	return d, nil
+}
+
+func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, ...any)) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	fp := rep.Fingerprint
+	w("\n[env]\n")
+	var ev []string
+	for _, e := range fp.Evidence {
+		if e.Compared && e.Tool != ToolReleaseTools {
+			ev = append(ev, fmt.Sprintf("%s %s (%s:%d)", e.Tool, e.Value, relName(e.Member), e.Line))
+		}
+	}
+	if len(ev) > 0 {
+		w("# Evidence: %s.\n", strings.Join(ev, ", "))
+	}
+	rk := rep.Ranking
+	var best *Candidate
+	if rk != nil && rk.Compared > 0 && len(rk.Candidates) > 0 {
+		best = &rk.Candidates[0]
+		if rk.Exact {
+			w("# Best environment: %s, no mismatch (%d match, %d near).\n", best.Env.Name, best.Matches, best.Near)
+		} else {
+			w("# No known environment matches every piece of evidence; closest: %s (%d match, %d near, %d mismatch).\n",
+				best.Env.Name, best.Matches, best.Near, best.Mismatches)
+			for _, ro := range rk.RuledOut {
+				w("#   ruled out: %s (%s:%d)\n", ro.Reason, relName(ro.Member), ro.Line)
+			}
+		}
+		w("# Its Debian-archive form, for recipes that take it:\n")
+		for _, line := range strings.Split(strings.TrimSuffix(rep.Env, "\n"), "\n") {
+			w("#   %s\n", line)
+		}
+	}
+	// The image: a base image pinned by digest in the tarball itself, if
+	// it is the best environment's suite; else the suite's official image,
+	// unresolved.
+	image, from := "", ""
+	for _, e := range fp.Evidence {
+		if e.Tool == ToolBaseImage && (best == nil || strings.Contains(e.Value, ":"+best.Env.Suite)) {
+			image, from = e.Value, fmt.Sprintf("%s:%d", relName(e.Member), e.Line)
+			break
+		}
+	}
+	switch {
+	case image != "":
+		w("# from %s\nimage = %s\n", from, q(image))
+	case best != nil && (best.Env.Distro == "debian" || best.Env.Distro == "ubuntu"):
+		ref := officialImage(best.Env)
+		missing("the digest of %s: resolve it with 'verify-release pin'", ref)
+		w("image = %s\ndigest = %s\n", q(ref), q(recipe.Unresolved))
+	default:
+		missing("the build environment: no distribution image is known for the evidence")
+		w("image = %s\ndigest = %s\n", q("debian:stable"), q(recipe.Unresolved))
+	}
+	if best == nil {
+		missing("the packages of the build environment: no generator versions in the tarball")
+		return
+	}
+	// Packages: exact versions the suite's index has; other versions the
+	// tarball names are comments (the Debian-archive form fetches them).
+	var pkgs []string
+	seen := map[string]bool{}
+	var notes []string
+	for _, k := range best.Checks {
+		if seen[k.Package] {
+			continue
+		}
+		switch k.Result {
+		case Match:
+			seen[k.Package] = true
+			pkgs = append(pkgs, k.Package+"="+k.Has)
+		case Near:
+			seen[k.Package] = true
+			pkgs = append(pkgs, k.Package)
+			notes = append(notes, fmt.Sprintf("# %s: the tarball names %s; %s", k.Package, k.Evidence, k.Note))
+		case Mismatch:
+			notes = append(notes, fmt.Sprintf("# NOT ESTABLISHED: %s as the tarball has it (%s): %s", k.Package, k.Evidence, k.Note))
+			d.Missing = append(d.Missing, fmt.Sprintf("%s %s is not in %s", k.Package, k.Evidence, best.Env.Name))
+		}
+	}
+	if !seen["make"] {
+		pkgs = append(pkgs, "make")
+	}
+	for _, n := range notes {
+		w("%s\n", n)
+	}
+	w("# NOT ESTABLISHED: the project's own build dependencies (compilers, libraries) are not in the tarball's evidence.\n")
+	w("packages = [%s]\n", qlist(pkgs))
+	// [env.tools]: the versions probed before the build.
+	tools := map[string]string{}
+	for _, e := range fp.Evidence {
+		if !e.Compared || e.Build != nil && e.Build.Kind == "development" {
+			continue
+		}
+		switch e.Tool {
+		case ToolAutoconf, ToolAutomake, ToolGettext:
+			if _, ok := tools[e.Tool]; !ok {
+				tools[e.Tool] = e.Version
+			}
+		case ToolLibtool:
+			tools["libtool"] = e.Version
+			tools["ltmain"] = e.Value
+		}
+	}
+	if len(tools) > 0 {
+		w("\n[env.tools]\n# from the generated files (the evidence above)\n")
+		var names []string
+		for n := range tools {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			w("%s = %s\n", n, q(tools[n]))
+		}
+	}
+}
+
+// officialImage names the distribution's image of an environment's suite.
+func officialImage(env Environment) string {
+	switch env.Distro {
+	case "ubuntu":
+		if v, ok := ubuntuVersions[env.Suite]; ok {
+			return "docker.io/library/ubuntu:" + v
+		}
+		return "docker.io/library/ubuntu:" + env.Suite
+	}
+	return "docker.io/library/debian:" + env.Suite
+}
+
+var ubuntuVersions = map[string]string{"focal": "20.04", "jammy": "22.04", "noble": "24.04"}
+
+func (d *Draft) writeSrc(ctx context.Context, b *strings.Builder, o DraftOptions, missing func(string, ...any)) error {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	src := o.Src
+	w("\n# The git-archive tarball.\n[artifacts.src]\n")
+	w("file = %s\nsha256 = %s\nmethod = \"git-archive\"\n", q(filepath.Base(src.File.Name)), q(src.File.SHA256))
+	prefix, compress, level := src.Archive.TopDirectory, "", 0
+	how := "its top directory and recompressing its tar stream"
+	if o.Repo != "" && o.SrcPath != "" {
+		id, err := gitarchive.Identify(ctx, o.Repo, o.Tag, o.SrcPath)
+		if err != nil {
+			return fmt.Errorf("fingerprint: identifying %s: %w", o.SrcPath, err)
+		}
+		if id.Match != nil {
+			prefix, compress, level = id.Match.Prefix, id.Match.Compression, id.Match.Level
+			how = "gitarchive.Identify against tag " + o.Tag + " in " + o.Repo + ": reproduced byte for byte"
+		} else if id.TarMatch != nil {
+			prefix = id.TarMatch.Prefix
+			how = "gitarchive.Identify: same tar stream, but no known compressor reproduces the file"
+		} else {
+			missing("a git archive of tag %s in %s that gives %s's tar stream (prefixes tried: %d)", o.Tag, o.Repo, filepath.Base(o.SrcPath), len(id.Tried))
+		}
+	}
+	if compress == "" && len(src.Compression.Matches) > 0 {
+		// Scan's identification names gzip-n or git-internal and a level.
+		m := src.Compression.Matches[0]
+		switch {
+		case strings.Contains(m, "(gzip-n, level "):
+			compress = gitarchive.CompressGzipN
+		case strings.Contains(m, "(git-internal, level "):
+			compress = gitarchive.CompressGitInternal
+		}
+		if i := strings.LastIndex(m, "level "); i >= 0 {
+			fmt.Sscanf(m[i+len("level "):], "%d", &level)
+		}
+	}
+	if src.Compression.Format == "none" {
+		compress = gitarchive.CompressNone
+	}
+	w("# prefix and compressor from %s\n", how)
+	if prefix == "" {
+		missing("the archive prefix: %s has no single top directory", filepath.Base(src.File.Name))
+		prefix = d.Name + "-" + d.Version + "/"
+	}
+	w("prefix = %s\n", q(prefix))
+	switch {
+	case compress == "":
+		missing("the compressor of %s: neither gzip -n nor git's internal gzip reproduces it", filepath.Base(src.File.Name))
+	case compress == gitarchive.CompressNone:
+		w("compress = \"none\"\n")
+	default:
+		w("compress = %s\n", q(compress))
+		if compress == gitarchive.CompressGzipN && level > 0 && level != 6 {
+			w("level = %d\n", level)
+		}
+	}
+	if o.SrcURL != "" {
+		w("url = %s\n", q(o.SrcURL))
+	}
+	return nil
+}
+
+func (d *Draft) writeDist(b *strings.Builder, fp *Fingerprint, o DraftOptions, commit string, commitTime time.Time, missing func(string, ...any)) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("\n# The make dist tarball.\n[artifacts.dist]\n")
+	file := filepath.Base(fp.File.Name)
+	ext := map[string]string{"gzip": ".tar.gz", "xz": ".tar.xz", "bzip2": ".tar.bz2", "zstd": ".tar.zst", "none": ".tar"}[fp.Compression.Format]
+	upstream := strings.TrimSuffix(fp.Archive.TopDirectory, "/") + ext
+	if strings.Contains(file, ".orig.tar") && fp.Archive.TopDirectory != "" {
+		w("# %s is Debian's name for upstream's %s\n", file, upstream)
+		file = upstream
+	}
+	w("file = %s\nsha256 = %s\nmethod = \"build\"\n", q(file), q(fp.File.SHA256))
+	m := fp.Archive.MTime
+	switch {
+	case !commitTime.IsZero() && m.Policy == "single" && m.CandidateUnix == commitTime.Unix():
+		w("# every member has the commit time of %s (@%d)\nmtime = \"commit\"\n", commit, m.CandidateUnix)
+	case !commitTime.IsZero():
+		missing("the mtime policy: the members' mtimes (%s, newest @%d) are not the commit time @%d", m.Policy, m.CandidateUnix, commitTime.Unix())
+	default:
+		missing("the mtime policy: the members' mtimes are %s (candidate @%d = %s), not compared with a commit time (no clone)",
+			m.Policy, m.CandidateUnix, m.Candidate.Format(time.RFC3339))
+	}
+	boot := "autoreconf -fi"
+	for _, e := range fp.Evidence {
+		if e.Tool == ToolGnulib && strings.HasPrefix(e.What, "bootstrap.conf") {
+			boot = "./bootstrap"
+		}
+	}
+	missing("the release commands: a tarball does not record them; these are the usual autotools steps")
+	w("commands = [%s]\n", qlist([]string{boot, "./configure", "make dist"}))
+	if upstream != "" && upstream != ext {
+		w("output = %s\n", q(upstream))
+	}
+	switch {
+	case o.DistURL != "":
+		w("url = %s\n", q(o.DistURL))
+	case o.DebianURL != "":
+		w("# Debian's orig tarball, checked to have this sha256\nurl = %s\n", q(o.DebianURL))
+	default:
+		missing("where the published dist tarball can be fetched (--url)")
+	}
+}
+
+// q quotes s as a TOML basic string.
+func q(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func qlist(ss []string) string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = q(s)
+	}
+	return strings.Join(out, ", ")
+}
