@@ -25,8 +25,8 @@ gnulib, release-tool manifests (curl's docs/RELEASE-TOOLS.md), pinned base
 images; how the archive was written (tar format, owners, modes, member
 order, mtime distribution with a SOURCE_DATE_EPOCH/commit-time candidate,
 record size) and compressed (gzip header, xz check and preset; for gzip,
-the exact compressor and level when recompressing the tar stream with
-gzip -n or git's internal gzip reproduces the file).
+the exact compressor, level and --rsyncable, as 'verify-release
+compression' names them).
 
 Environments: the Debian suites the mirror serves (--suites; their Packages
 indexes read through the signature-verified InRelease) and a shipped table
@@ -68,7 +68,7 @@ func runFingerprint(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&o.Suites, "suites", strings.Join(fingerprint.DebianSuites, ","), "Debian suites to read from the mirror, comma-separated")
 	fs.StringVar(&o.Mirror, "mirror", "", "Debian mirror `URL` (default $"+debian.MirrorEnv("debian")+" or "+debian.Debian.Mirror+")")
 	fs.IntVar(&o.Top, "top", 3, "show the best `N` environments in the text output (0: all)")
-	fs.BoolVar(&o.NoIdentify, "no-identify", false, "do not recompress a gzip tar stream to name its exact compressor")
+	fs.BoolVar(&o.NoIdentify, "no-identify", false, "do not identify the exact compressor of a gzip file")
 	fs.Int64Var(&o.MaxSize, "max-size", tarball.DefaultMaxSize, "fail if the archive decompresses to more than `BYTES`")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

@@ -17,11 +17,34 @@ type Compression struct {
 	XZ    *XZInfo           `json:"xz,omitempty"`
 	Bzip2 *Bzip2Info        `json:"bzip2,omitempty"`
 	Zstd  *tarball.ZstdInfo `json:"zstd,omitempty"`
-	// Identified reports that the compressor was searched for by
-	// recompressing the tar stream; Matches lists what reproduces the
-	// file byte for byte (empty: none of the known compressors does).
-	Identified bool     `json:"identified"`
-	Matches    []string `json:"matches,omitempty"`
+	// Identified reports that the compressor of a gzip file was searched
+	// for (pkg/deflate); Matches lists the compressors that reproduce its
+	// deflate data byte for byte (empty: none of the known ones does).
+	Identified bool              `json:"identified"`
+	Matches    []CompressorMatch `json:"matches,omitempty"`
+}
+
+// CompressorMatch is a compressor setting that reproduces the deflate data.
+type CompressorMatch struct {
+	// Compressor is "gnu-gzip", "zlib" (git archive's internal gzip) or
+	// "go"; Level 1-9.
+	Compressor string `json:"compressor"`
+	Level      int    `json:"level"`
+	Rsyncable  bool   `json:"rsyncable,omitempty"`
+	// Name is for people ("GNU gzip -9 --rsyncable"); Command re-creates
+	// the whole file when the header agrees too ("gzip -9n --rsyncable").
+	Name    string `json:"name"`
+	Command string `json:"command,omitempty"`
+	// HeaderDifferences lists the gzip header fields the compressor would
+	// write differently by itself.
+	HeaderDifferences []string `json:"header_differences,omitempty"`
+}
+
+func (m CompressorMatch) String() string {
+	if m.Command != "" {
+		return m.Name + " (" + m.Command + ")"
+	}
+	return m.Name
 }
 
 // GzipInfo is the header of the first gzip member.

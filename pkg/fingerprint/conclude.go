@@ -105,9 +105,13 @@ func conclusions(fp *Fingerprint) []string {
 	}
 	if c.Identified {
 		if len(c.Matches) > 0 {
-			out = append(out, "reproduced byte for byte from its tar stream by: "+strings.Join(c.Matches, "; "))
+			var names []string
+			for _, m := range c.Matches {
+				names = append(names, m.String())
+			}
+			out = append(out, "compressed by: "+strings.Join(names, "; "))
 		} else {
-			out = append(out, "no known compressor (gzip -n, git's internal gzip) at the levels the header allows reproduces the file from its tar stream")
+			out = append(out, "no known compressor (GNU gzip 1.10-1.13 -1..-9 with or without --rsyncable, zlib, Go) reproduces the deflate data")
 		}
 	}
 	return out

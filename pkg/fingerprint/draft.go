@@ -274,7 +274,7 @@ func (d *Draft) writeSrc(ctx context.Context, b *strings.Builder, o DraftOptions
 	w("\n# The git-archive tarball.\n[artifacts.src]\n")
 	w("file = %s\nsha256 = %s\nmethod = \"git-archive\"\n", q(filepath.Base(src.File.Name)), q(src.File.SHA256))
 	prefix, compress, level := src.Archive.TopDirectory, "", 0
-	how := "its top directory and recompressing its tar stream"
+	how := "its top directory"
 	if o.Repo != "" && o.SrcPath != "" {
 		id, err := gitarchive.Identify(ctx, o.Repo, o.Tag, o.SrcPath)
 		if err != nil {
@@ -290,17 +290,23 @@ func (d *Draft) writeSrc(ctx context.Context, b *strings.Builder, o DraftOptions
 			missing("a git archive of tag %s in %s that gives %s's tar stream (prefixes tried: %d)", o.Tag, o.Repo, filepath.Base(o.SrcPath), len(id.Tried))
 		}
 	}
-	if compress == "" && len(src.Compression.Matches) > 0 {
-		// Scan's identification names gzip-n or git-internal and a level.
-		m := src.Compression.Matches[0]
-		switch {
-		case strings.Contains(m, "(gzip-n, level "):
-			compress = gitarchive.CompressGzipN
-		case strings.Contains(m, "(git-internal, level "):
-			compress = gitarchive.CompressGitInternal
-		}
-		if i := strings.LastIndex(m, "level "); i >= 0 {
-			fmt.Sscanf(m[i+len("level "):], "%d", &level)
+	if compress == "" {
+		// Scan's identification (pkg/deflate): GNU gzip without
+		// --rsyncable is gzip-n, zlib is git's internal gzip.
+		for _, m := range src.Compression.Matches {
+			if len(m.HeaderDifferences) > 0 {
+				continue
+			}
+			switch {
+			case m.Compressor == "gnu-gzip" && !m.Rsyncable:
+				compress, level = gitarchive.CompressGzipN, m.Level
+			case m.Compressor == "zlib":
+				compress, level = gitarchive.CompressGitInternal, m.Level
+			default:
+				continue
+			}
+			how = "its top directory and pkg/deflate's identification: " + m.String()
+			break
 		}
 	}
 	if src.Compression.Format == "none" {
@@ -314,7 +320,7 @@ func (d *Draft) writeSrc(ctx context.Context, b *strings.Builder, o DraftOptions
 	w("prefix = %s\n", q(prefix))
 	switch {
 	case compress == "":
-		missing("the compressor of %s: neither gzip -n nor git's internal gzip reproduces it", filepath.Base(src.File.Name))
+		missing("the compressor of %s: no git archive compressor (gzip -n, git's internal gzip) reproduces it", filepath.Base(src.File.Name))
 	case compress == gitarchive.CompressNone:
 		w("compress = \"none\"\n")
 	default:

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"gitlab.com/verify-release/verify-release/pkg/gitarchive"
+	"gitlab.com/verify-release/verify-release/pkg/deflate"
 	"gitlab.com/verify-release/verify-release/pkg/tarball"
 )
 
@@ -87,7 +87,6 @@ type Option func(*options)
 
 type options struct {
 	tarOpts  []tarball.Option
-	gitOpts  []gitarchive.Option
 	identify bool
 }
 
@@ -97,19 +96,14 @@ func WithTarballOptions(opts ...tarball.Option) Option {
 }
 
 // WithMaxSize limits the decompressed size of the tar stream (default
-// tarball.DefaultMaxSize), also when the compressor is identified.
-// Exceeding it fails with a *tarball.LimitError.
+// tarball.DefaultMaxSize). Exceeding it fails with a *tarball.LimitError.
 func WithMaxSize(n int64) Option {
-	return func(o *options) {
-		o.tarOpts = append(o.tarOpts, tarball.WithMaxSize(n))
-		o.gitOpts = append(o.gitOpts, gitarchive.WithMaxSize(n))
-	}
+	return func(o *options) { o.tarOpts = append(o.tarOpts, tarball.WithMaxSize(n)) }
 }
 
-// WithCompressorIdentification makes Scan try to name the exact
-// compressor and level of a gzip file by recompressing its tar stream
-// (gitarchive.CompressorMatches); it costs one compression per level the
-// gzip header allows, per method.
+// WithCompressorIdentification makes Scan name the exact compressor and
+// level of a gzip file (pkg/deflate's Identify: every known GNU gzip,
+// zlib and Go setting run in step with one decompression).
 func WithCompressorIdentification() Option { return func(o *options) { o.identify = true } }
 
 // Scan reads the tarball at path once, as a stream, and returns its
@@ -160,13 +154,16 @@ func Scan(ctx context.Context, path string, opts ...Option) (*Fingerprint, error
 	fp.Archive = sc.archive(ar)
 	fp.Compression = compressionInfo(f, ar.Compression)
 	if o.identify && ar.Compression.Format == tarball.Gzip {
-		vs, err := gitarchive.CompressorMatches(ctx, path, nil, o.gitOpts...)
+		id, err := deflate.IdentifyFile(ctx, path)
 		if err != nil {
 			return nil, fmt.Errorf("fingerprint: identifying the compressor of %s: %w", path, err)
 		}
 		fp.Compression.Identified = true
-		for _, v := range vs {
-			fp.Compression.Matches = append(fp.Compression.Matches, compressorName(v))
+		fp.Compression.Matches = []CompressorMatch{}
+		for _, m := range id.Matches {
+			fp.Compression.Matches = append(fp.Compression.Matches, CompressorMatch{
+				Compressor: string(m.Compressor), Level: m.Level, Rsyncable: m.Rsyncable,
+				Name: m.Candidate.String(), Command: m.Command, HeaderDifferences: m.HeaderDifferences})
 		}
 	}
 	for _, e := range fp.Evidence {
@@ -177,20 +174,6 @@ func Scan(ctx context.Context, path string, opts ...Option) (*Fingerprint, error
 	}
 	fp.Conclusions = conclusions(fp)
 	return fp, nil
-}
-
-func compressorName(v gitarchive.Variant) string {
-	level := v.Level
-	if level < 0 {
-		level = 6
-	}
-	switch v.Compression {
-	case gitarchive.CompressGzipN:
-		return fmt.Sprintf("gzip -n -%d (%s, level %d)", level, v.Compression, level)
-	case gitarchive.CompressGitInternal:
-		return fmt.Sprintf("git archive's internal gzip (zlib) -%d (%s, level %d)", level, v.Compression, level)
-	}
-	return v.String()
 }
 
 // scanner collects evidence and archive statistics member by member.

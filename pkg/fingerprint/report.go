@@ -116,9 +116,13 @@ func (r *Report) WriteText(w io.Writer, top int) error {
 	fmt.Fprintln(b)
 	if c.Identified {
 		if len(c.Matches) > 0 {
-			fmt.Fprintf(b, "  compressor    %s\n", strings.Join(c.Matches, "; "))
+			var names []string
+			for _, m := range c.Matches {
+				names = append(names, m.String())
+			}
+			fmt.Fprintf(b, "  compressor    %s\n", strings.Join(names, "; "))
 		} else {
-			fmt.Fprintf(b, "  compressor    not reproduced by gzip -n or git's internal gzip at the levels XFL allows\n")
+			fmt.Fprintf(b, "  compressor    not reproduced by any known compressor (pkg/deflate)\n")
 		}
 	}
 	fmt.Fprintf(b, "\nConclusions:\n")
