@@ -31,7 +31,7 @@ func TestFingerprintCurl(t *testing.T) {
 	code, out, errOut = run(t, nil, "fingerprint", "--json", "--offline", f)
 	require.Equal(t, exitOK, code, errOut)
 	var doc struct {
-		Version     int `json:"version"`
+		Schema      string `json:"schema"`
 		Fingerprint struct {
 			File struct {
 				SHA256 string `json:"sha256"`
@@ -51,7 +51,7 @@ func TestFingerprintCurl(t *testing.T) {
 		} `json:"ranking"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &doc))
-	assert.Equal(t, 1, doc.Version)
+	assert.Equal(t, "verify-release/fingerprint/v1", doc.Schema)
 	assert.Equal(t, curlSHA256, doc.Fingerprint.File.SHA256)
 	assert.Equal(t, int64(1749015729), doc.Fingerprint.Archive.MTime.CandidateUnix)
 	// --offline: only the shipped table, which has no bookworm.

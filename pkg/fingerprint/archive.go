@@ -76,15 +76,15 @@ type MTimeInfo struct {
 	// SOURCE_DATE_EPOCH) or "per-file" (files keep their own times).
 	Policy   string    `json:"policy"`
 	Distinct int       `json:"distinct"`
-	Min      time.Time `json:"min"`
-	Max      time.Time `json:"max"`
+	Min      time.Time `json:"min,omitzero"`
+	Max      time.Time `json:"max,omitzero"`
 	// Mode is the most common mtime and ModeMembers how many have it.
-	Mode        time.Time `json:"mode"`
+	Mode        time.Time `json:"mode,omitzero"`
 	ModeMembers int       `json:"mode_members"`
 	// Candidate is the time a recipe would pin: the single mtime, the
 	// clamp value, or the newest mtime; CandidateUnix the same in seconds
 	// (a SOURCE_DATE_EPOCH or git committer time candidate).
-	Candidate     time.Time `json:"candidate"`
+	Candidate     time.Time `json:"candidate,omitzero"`
 	CandidateUnix int64     `json:"candidate_unix"`
 }
 

@@ -14,14 +14,12 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/tarball"
 )
 
-// FormatVersion is the version of the JSON form of a Fingerprint
-// (docs/fingerprint.md).
-const FormatVersion = 1
+// Schema names the JSON form of a Report (docs/fingerprint.md).
+const Schema = "verify-release/fingerprint/v1"
 
 // Fingerprint is what a tarball says about how it was made.
 type Fingerprint struct {
-	Version int      `json:"version"`
-	File    FileInfo `json:"file"`
+	File FileInfo `json:"file"`
 	// Evidence lists what the members say about the tools that generated
 	// them, in a fixed tool order, then by the member it was first found in.
 	Evidence    []Evidence  `json:"evidence"`
@@ -147,8 +145,7 @@ func Scan(ctx context.Context, path string, opts ...Option) (*Fingerprint, error
 	}
 	ar := r.Archive()
 	fp := &Fingerprint{
-		Version: FormatVersion,
-		File:    FileInfo{Name: path, Size: ar.Compression.Size + n, SHA256: hex.EncodeToString(h.Sum(nil))},
+		File: FileInfo{Name: path, Size: ar.Compression.Size + n, SHA256: hex.EncodeToString(h.Sum(nil))},
 	}
 	fp.Evidence = sc.evidence()
 	fp.Archive = sc.archive(ar)

@@ -39,9 +39,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
-		Version int `json:"version"`
+		Schema string `json:"schema"`
 		*Report
-	}{FormatVersion, r})
+	}{Schema, r})
 }
 
 var mark = map[string]string{Match: "✓", Near: "≈", Mismatch: "✗", Unknown: "?"}
