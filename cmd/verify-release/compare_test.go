@@ -147,7 +147,10 @@ func TestGateTemplate(t *testing.T) {
 	assert.Equal(t, "$VERIFY_RELEASE_IMAGE", build["image"])
 	assert.NotEmpty(t, build["parallel"].(map[string]any)["matrix"])
 	assert.Equal(t, []any{"verify-release-out/"}, build["artifacts"].(map[string]any)["paths"])
-	assert.Equal(t, []any{map[string]any{"job": "verify-release-build", "artifacts": true}}, cmp["needs"])
+	assert.Equal(t, []any{map[string]any{"job": "verify-release-tool", "artifacts": true}, map[string]any{"job": "verify-release-build", "artifacts": true}}, cmp["needs"])
+	assert.Equal(t, []any{map[string]any{"job": "verify-release-tool", "artifacts": true}}, build["needs"])
+	assert.Equal(t, []any{".verify-release-bin/"}, jobs["verify-release-tool"]["artifacts"].(map[string]any)["paths"])
+	assert.True(t, strings.HasSuffix(scripts["verify-release-tool"], "\nverify_release_install"))
 	assert.True(t, strings.HasSuffix(scripts["verify-release-build"], "\nverify_release_build"))
 	assert.True(t, strings.HasSuffix(scripts["verify-release-compare"], "\nverify_release_compare"))
 
