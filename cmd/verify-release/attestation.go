@@ -118,7 +118,7 @@ func printVerified(w io.Writer, statement string, v *attest.Verified, ok bool) {
 	}
 	fmt.Fprintf(w, "%s: %s\n", statement, verdict)
 	if v.Signature != nil {
-		fmt.Fprintf(w, "  %-14s %s (%s)\n", "signature:", statusLabel(v.Signature.Status), v.Signature.PrimaryFingerprint)
+		fmt.Fprintf(w, "  %-14s %s\n", "signature:", signatureVerdict(v.Signature.Status, signerOf(v.Signature), v.Signature.KeyExpired, v.Signature.AcceptedExpiredKey))
 	}
 	if v.PredicateType != "" {
 		fmt.Fprintf(w, "  %-14s %s\n", "predicate:", v.PredicateType)

@@ -1,10 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
 	"sort"
 	"strings"
+
+	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
+	"gitlab.com/verify-release/verify-release/pkg/engine"
 
 	"gitlab.com/verify-release/verify-release/pkg/envpin"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
@@ -16,6 +24,7 @@ func init() {
 
 const pinUsage = `Usage:
   verify-release pin RECIPE.toml... [flags]
+  verify-release pin NAME VERSION [flags]
 
 Resolves each recipe's image reference to a digest in its registry, makes
 the image available to the Docker Engine, runs the recipe's setup steps
@@ -24,11 +33,19 @@ everything to the lock file beside the recipe (NAME/VERSION.lock). Runs read
 the lock when the recipe's image says digest = "unresolved"; they never
 change it. The recipe itself is left untouched. See docs/pinning.md.
 
+NAME VERSION finds the recipe as runs do (--recipes DIR,
+$VERIFY_RELEASE_RECIPES, ./recipes, then the built-in recipes). A built-in
+recipe cannot take a lock beside it: pin copies it (and its key files) to
+DIR/NAME/VERSION.toml, DIR being --recipes or ./recipes, and writes the lock
+beside the copy; runs from this directory then read the copy (./recipes)
+or take --recipes DIR.
+
 Tools whose probed version differs from the recipe's [env.tools] pins are
 listed; the exit code is then 1.
 
 Examples:
   verify-release pin recipes/libntlm/1.8.toml
+  verify-release pin libntlm 1.8
   verify-release pin recipes/*/*.toml
   verify-release pin --dry-run recipes/libntlm/1.8.toml
 `
@@ -44,32 +61,76 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "pin", pinUsage)
 	dry := fs.Bool("dry-run", false, "print the lock instead of writing it")
 	cacheDir := fs.String("cache-dir", "", "image cache directory (default $XDG_CACHE_HOME/verify-release/images)")
+	recipesDir := fs.String("recipes", "", "recipes `DIR` for NAME VERSION, and where a built-in recipe is copied (default $VERIFY_RELEASE_RECIPES, ./recipes)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("pin", "give at least one RECIPE.toml")
+		return usagef("pin", "give at least one RECIPE.toml, or NAME VERSION")
 	}
-	d, err := newDocker(ctx)
-	if err != nil {
-		return err
+	type target struct {
+		r     *recipe.Recipe
+		store *recipe.Store
 	}
-	defer d.Close()
+	var targets []target
+	if len(pos) == 2 && !isRecipePath(pos[0]) {
+		r, st, err := loadRecipe(c, recipeStore(c, *recipesDir), "pin", pos)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, target{r, st})
+	} else {
+		for _, p := range pos {
+			if !isRecipePath(p) {
+				return usagef("pin", "%s is not a recipe file (NAME/VERSION.toml); for a recipe by name give exactly NAME VERSION", p)
+			}
+			r, st, err := recipe.LoadPath(p)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, target{r, st})
+		}
+	}
+	var d *engine.Docker
+	defer func() {
+		if d != nil {
+			d.Close()
+		}
+	}()
 	var opts []envpin.Option
 	if *cacheDir != "" {
 		opts = append(opts, envpin.WithCacheDir(*cacheDir))
 	}
 	bad := 0
-	for _, p := range pos {
-		r, err := recipe.Load(p)
-		if err != nil {
-			return err
+	for _, t := range targets {
+		r, p := t.r, t.r.Path
+		if r.Env.Image == "" {
+			fmt.Fprintf(c.Stdout, "%s: no [env] (git-archive artifacts only): nothing to pin\n", p)
+			continue
+		}
+		if d == nil {
+			if d, err = newDocker(ctx); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(c.Stderr, "verify-release: pin: resolving %s for %s\n", r.Env.Image, r.ID())
 		res, err := envpin.Pin(ctx, d, r.Env.Image, r.Env.Setup, r.Env.Packages, opts...)
 		if err != nil {
-			return fmt.Errorf("pinning %s: %w", p, err)
+			return withHint(fmt.Errorf("pinning %s: %w", p, err),
+				fmt.Sprintf("pin reads the registry of %s: run it on a machine that reaches it, then copy %s here", r.Env.Image, envpin.LockPath(lockTarget(p, r))))
+		}
+		if strings.HasPrefix(p, "builtin:") && !*dry {
+			dir := *recipesDir
+			if dir == "" {
+				if dir = c.Getenv("VERIFY_RELEASE_RECIPES"); dir == "" {
+					dir = "recipes"
+				}
+			}
+			if p, err = copyBuiltin(t.store, r, dir); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.Stdout, "copied built-in recipe %s to %s\n", r.ID(), p)
 		}
 		lp := envpin.LockPath(p)
 		if *dry {
@@ -116,4 +177,44 @@ func toolsWithDistro(l *envpin.Lock) map[string]string {
 		m["distro"] = l.Environment.Distro
 	}
 	return m
+}
+
+// copyBuiltin copies the built-in recipe r and its key file into
+// dir/NAME/VERSION.toml (and dir/keys/...), refusing to overwrite a
+// different file, and returns the copy's path.
+func copyBuiltin(st *recipe.Store, r *recipe.Recipe, dir string) (string, error) {
+	files := []string{path.Join(r.Name, r.Version+".toml")}
+	if r.Signature != nil {
+		files = append(files, r.Signature.Key)
+	}
+	for _, rel := range files {
+		data, err := st.ReadFile(rel)
+		if err != nil {
+			return "", err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(rel))
+		if old, err := os.ReadFile(dst); err == nil {
+			if !bytes.Equal(old, data) {
+				return "", withHint(fmt.Errorf("%s exists and differs from the built-in recipe's %s", dst, rel),
+					fmt.Sprintf("pin your copy with 'verify-release pin %s'", filepath.Join(dir, r.Name, r.Version+".toml")))
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", err
+		}
+		if err := atomicfile.Write(dst, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(dir, r.Name, r.Version+".toml"), nil
+}
+
+// lockTarget is the recipe path whose lock pin writes: a built-in recipe's
+// copy under ./recipes.
+func lockTarget(p string, r *recipe.Recipe) string {
+	if strings.HasPrefix(p, "builtin:") {
+		return filepath.Join("recipes", r.Name, r.Version+".toml")
+	}
+	return p
 }

@@ -56,21 +56,37 @@ func recipeStore(c *cli, dir string) *recipe.Store {
 	return recipe.DirStore(dir)
 }
 
+// isRecipePath reports whether a command-line argument names a recipe
+// file (ends in .toml or has a directory part) rather than a NAME.
+func isRecipePath(arg string) bool {
+	return strings.HasSuffix(arg, ".toml") || strings.ContainsRune(arg, os.PathSeparator)
+}
+
 // loadRecipe resolves either a recipe path (one argument ending in .toml
-// or naming a file) or NAME VERSION in the store.
-func loadRecipe(c *cli, store *recipe.Store, cmd string, args []string, opts ...recipe.ParseOption) (*recipe.Recipe, error) {
+// or naming a file) or NAME VERSION in the store, with the same rules
+// either way, and returns the recipe and the store holding its key files
+// and lock.
+func loadRecipe(c *cli, store *recipe.Store, cmd string, args []string, opts ...recipe.ParseOption) (*recipe.Recipe, *recipe.Store, error) {
 	switch {
-	case len(args) == 1 && (strings.HasSuffix(args[0], ".toml") || strings.ContainsRune(args[0], os.PathSeparator)):
-		return recipe.Load(args[0], opts...)
-	case len(args) == 2:
+	case len(args) == 1 && isRecipePath(args[0]):
+		return recipe.LoadPath(args[0], opts...)
+	case len(args) == 2 && !isRecipePath(args[0]):
 		r, err := store.Find(args[0], args[1], opts...)
 		if errors.Is(err, recipe.ErrNotFound) {
-			return nil, withHint(err, "run 'verify-release list' to see the known recipes, or pass --recipes DIR")
+			return nil, nil, withHint(err, "run 'verify-release list' to see the known recipes, or pass --recipes DIR")
 		}
-		return r, err
+		return r, store, err
 	default:
-		return nil, usagef(cmd, "want NAME VERSION or a recipe PATH, got %d argument(s)", len(args))
+		return nil, nil, usagef(cmd, "want NAME VERSION or a recipe PATH (NAME/VERSION.toml), got %d argument(s)", len(args))
 	}
+}
+
+// pinCommand is the pin command line for r, as 'pin' accepts it.
+func pinCommand(r *recipe.Recipe) string {
+	if strings.HasPrefix(r.Path, "builtin:") {
+		return "verify-release pin " + r.Name + " " + r.Version
+	}
+	return "verify-release pin " + r.Path
 }
 
 func runRecipe(ctx context.Context, c *cli, args []string) error {
@@ -95,7 +111,7 @@ func runRecipe(ctx context.Context, c *cli, args []string) error {
 		}
 		return recipeCheck(c, pos[1:], localGitOption(*localGit))
 	case "show":
-		r, err := loadRecipe(c, recipeStore(c, *dir), "recipe", pos[1:], localGitOption(*localGit)...)
+		r, _, err := loadRecipe(c, recipeStore(c, *dir), "recipe", pos[1:], localGitOption(*localGit)...)
 		if err != nil {
 			return err
 		}
@@ -157,16 +173,16 @@ func recipeCheck(c *cli, paths []string, opts []recipe.ParseOption) error {
 	sort.Strings(files)
 	bad := 0
 	for _, f := range files {
-		r, err := recipe.Load(f, opts...)
+		r, _, err := recipe.LoadPath(f, opts...)
 		if err != nil {
 			bad++
 			fmt.Fprintf(c.Stdout, "FAIL %s\n", f)
-			fmt.Fprintf(c.Stderr, "%v\n", err)
+			fmt.Fprintf(c.Stderr, "%s\n", userMessage(err.Error()))
 			continue
 		}
 		note := ""
-		if !r.ImagePinned() {
-			note = " (image digest unresolved: run 'verify-release pin')"
+		if r.Env.Image != "" && !r.ImagePinned() {
+			note = fmt.Sprintf(" (image digest unresolved: run '%s')", pinCommand(r))
 		}
 		fmt.Fprintf(c.Stdout, "ok   %s %s%s\n", f, r.ID(), note)
 	}

@@ -14,6 +14,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/runner"
+	"gitlab.com/verify-release/verify-release/pkg/sign"
 	"gitlab.com/verify-release/verify-release/pkg/source"
 )
 
@@ -59,6 +60,7 @@ type runOptions struct {
 	allowUnpinned bool
 	imageArchive  string
 	artifacts     stringList
+	inputs        stringList
 	asJSON        bool
 	quiet         bool
 	maxDiffLines  int
@@ -89,6 +91,7 @@ func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
 	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "accept a good upstream signature from a key that had expired when it signed")
 	fs.BoolVar(&o.localGit, "allow-local-git", false, "accept a recipe whose git URL is a local path")
 	fs.Var(&o.artifacts, "artifact", "only re-create this artifact (repeatable), e.g. src or dist")
+	fs.Var(&o.inputs, "input", "read the git [[inputs]] entry `NAME=DIR` from a local clone or mirror DIR instead of fetching it (repeatable; DIR must hold the pinned commit)")
 	fs.StringVar(&o.junit, "junit", "", "also write a JUnit XML report (one test case per artifact) to `FILE`")
 	fs.StringVar(&o.signKey, "sign-key", "", "sign the attestations in --out with this armored OpenPGP secret key `FILE`")
 	o.pass.register(fs)
@@ -156,7 +159,7 @@ func (e *runFailed) VerificationFailed() bool { return e.rep.Result != report.Er
 
 func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []string, only func(*recipe.Recipe) []string) error {
 	store := recipeStore(c, o.recipes)
-	r, err := loadRecipe(c, store, cmd, pos, localGitOption(o.localGit)...)
+	r, store, err := loadRecipe(c, store, cmd, pos, localGitOption(o.localGit)...)
 	if err != nil {
 		return err
 	}
@@ -173,6 +176,13 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 	}
 	if o.repo != "" {
 		opts = append(opts, runner.WithRepo(o.repo))
+	}
+	for _, in := range o.inputs {
+		name, dir, ok := strings.Cut(in, "=")
+		if !ok || name == "" || dir == "" {
+			return usagef(cmd, "--input %q: want NAME=DIR", in)
+		}
+		opts = append(opts, runner.WithInput(name, dir))
 	}
 	if o.out != "" {
 		opts = append(opts, runner.WithOutDir(o.out))
@@ -215,14 +225,14 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 	}
 	if !o.quiet {
 		opts = append(opts, runner.WithLog(c.Stderr), runner.WithProgress(func(e runner.Event) {
-			prefix := "verify-release: "
-			if e.Warning {
-				prefix = "verify-release: WARNING: "
-			}
-			if e.Artifact != "" {
-				fmt.Fprintf(c.Stderr, "%s[%s] %s: %s\n", prefix, e.Artifact, e.Step, e.Message)
-			} else {
-				fmt.Fprintf(c.Stderr, "%s%s: %s\n", prefix, e.Step, e.Message)
+			msg := userMessage(e.Message)
+			switch {
+			case e.Warning:
+				fmt.Fprintf(c.Stderr, "verify-release: warning: %s\n", msg)
+			case e.Artifact != "":
+				fmt.Fprintf(c.Stderr, "verify-release: [%s] %s: %s\n", e.Artifact, e.Step, msg)
+			default:
+				fmt.Fprintf(c.Stderr, "verify-release: %s: %s\n", e.Step, msg)
 			}
 		}))
 	}
@@ -258,19 +268,65 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 	} else {
 		printSummary(c.Stdout, rep)
 	}
-	if errors.Is(runErr, source.ErrFetch) {
-		return withHint(runErr, "pass --repo DIR with a local clone or mirror of "+r.Source.Git)
-	}
-	if errors.Is(runErr, runner.ErrUnpinned) {
-		return withHint(runErr, "run 'verify-release pin RECIPE.toml' where the registry is reachable, or use --image-archive FILE")
-	}
 	if runErr != nil {
-		return runErr
+		return runHint(r, runErr)
 	}
+	hints := signatureHints(r, rep)
 	if rep.Result != report.Reproduced {
-		return &runFailed{rep: rep}
+		return withHint(&runFailed{rep: rep}, hints...)
+	}
+	for _, h := range hints {
+		fmt.Fprintf(c.Stderr, "hint: %s\n", h)
 	}
 	return nil
+}
+
+// signatureHints are the hints for signatures that were not checked or
+// were rejected only because the key had expired.
+func signatureHints(r *recipe.Recipe, rep *report.Report) []string {
+	var hints []string
+	for _, a := range rep.Artifacts {
+		s := a.Signature
+		switch {
+		case s == nil:
+		case s.Status == report.NotChecked:
+			hints = append(hints, fmt.Sprintf("to check the signature of %s, pass --published DIR with %s and its signature", a.Name, a.File))
+		case s.Status == string(sign.StatusGoodExpiredKey) && !s.AcceptedExpiredKey:
+			key := "the recipe's key file"
+			if r.Signature != nil {
+				key = r.Signature.Key
+			}
+			hints = append(hints, fmt.Sprintf("the signature of %s is good but its key had expired: refresh %s, or pass --allow-expired-key to accept it", a.Name, key))
+		}
+	}
+	return hints
+}
+
+// runHint attaches the hint that fixes this failure of a run: the flag
+// for the input that could not be fetched, the pin command that accepts
+// this recipe, ...
+func runHint(r *recipe.Recipe, err error) error {
+	var ie *runner.InputError
+	switch {
+	case errors.As(err, &ie) && ie.Dir != "":
+		return withHint(err, fmt.Sprintf("--input %s=%s must name a clone holding the pinned commit of %s", ie.Name, ie.Dir, inputGit(r, ie.Name)))
+	case errors.As(err, &ie):
+		return withHint(err, fmt.Sprintf("pass --input %s=DIR with a local clone or mirror of %s", ie.Name, inputGit(r, ie.Name)))
+	case errors.Is(err, source.ErrFetch):
+		return withHint(err, "pass --repo DIR with a local clone or mirror of "+r.Source.Git)
+	case errors.Is(err, runner.ErrUnpinned):
+		return withHint(err, fmt.Sprintf("run '%s' where the registry is reachable, pass --image-archive FILE, or pass --allow-unpinned to resolve the digest now", pinCommand(r)))
+	}
+	return err
+}
+
+func inputGit(r *recipe.Recipe, name string) string {
+	for _, in := range r.Inputs {
+		if in.Name == name {
+			return in.Git
+		}
+	}
+	return "it"
 }
 
 // newEngine connects to the named backend.
@@ -299,6 +355,20 @@ func newDocker(ctx context.Context) (*engine.Docker, error) {
 	return d, nil
 }
 
+// runSignatureLine is the summary's verdict on an upstream signature.
+func runSignatureLine(s *report.Signature) string {
+	switch s.Status {
+	case report.NotChecked:
+		return "NOT CHECKED: " + userMessage(s.Error)
+	case "ERROR":
+		return "ERROR: " + userMessage(s.Error)
+	}
+	return signatureVerdict(sign.Status(s.Status), s.Signer, s.KeyExpired, s.AcceptedExpiredKey)
+}
+
+// summaryMembers is how many differing members the summary names.
+const summaryMembers = 10
+
 func printSummary(w io.Writer, rep *report.Report) {
 	fmt.Fprintf(w, "%s %s (%s)\n", rep.Recipe.Name, rep.Recipe.Version, rep.Recipe.Path)
 	if rep.Source.CommitTime.IsZero() {
@@ -322,23 +392,33 @@ func printSummary(w io.Writer, rep *report.Report) {
 			fmt.Fprintf(w, "           expected sha256 %s\n           got      sha256 %s\n", a.Expected, a.Actual)
 		}
 		if a.Error != "" {
-			fmt.Fprintf(w, "           error: %s\n", a.Error)
+			fmt.Fprintf(w, "           error: %s\n", userMessage(a.Error))
 		}
 		if a.Diff != nil {
+			// The full diff came before the summary (and is in the diff
+			// file with --out): name a few members, not thousands.
 			fmt.Fprintf(w, "           diff: %s\n", a.Diff.Summary)
-			for _, m := range a.Diff.Members {
+			for i, m := range a.Diff.Members {
+				if i == summaryMembers {
+					fmt.Fprintf(w, "             ... and %d more member(s) (see the diff above", len(a.Diff.Members)-i)
+					if a.Diff.File != "" {
+						fmt.Fprintf(w, " or %s", a.Diff.File)
+					}
+					fmt.Fprintf(w, ")\n")
+					break
+				}
 				fmt.Fprintf(w, "             %s\n", m)
 			}
 		}
 		if s := a.Signature; s != nil {
-			fmt.Fprintf(w, "           signature: %s %s\n", s.Status, s.Signer)
+			fmt.Fprintf(w, "           signature: %s\n", runSignatureLine(s))
 		}
 	}
 	for _, warn := range rep.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", warn)
+		fmt.Fprintf(w, "  warning: %s\n", userMessage(warn))
 	}
 	if rep.Error != "" {
-		fmt.Fprintf(w, "  error: %s\n", rep.Error)
+		fmt.Fprintf(w, "  error: %s\n", userMessage(rep.Error))
 	}
 	fmt.Fprintf(w, "result: %s\n", rep.Result)
 }

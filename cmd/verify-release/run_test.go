@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/xml"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/runner"
+	"gitlab.com/verify-release/verify-release/recipes"
 )
 
 // runRepo makes a tagged repository and a recipe store for it whose src
@@ -106,4 +111,15 @@ func TestRunCommandExitCodesAndOutputs(t *testing.T) {
 	code, _, errOut = run(t, env, "run", "demo", "1.0", "--allow-local-git", "--sign-key", "k.asc")
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errOut, "give --out DIR too")
+}
+
+// TestUnpinnedHintForBuiltinRecipe: the hint after an unpinned image names
+// a command pin accepts (NAME VERSION for a built-in recipe, which has no
+// path on disk), not builtin:recipes/... (once suggested, and refused).
+func TestUnpinnedHintForBuiltinRecipe(t *testing.T) {
+	r, _, err := loadRecipe(&cli{Getenv: func(string) string { return "" }}, &recipe.Store{FS: recipes.FS}, "run", []string{"libntlm", "1.8"})
+	require.NoError(t, err)
+	require.Equal(t, "builtin:recipes/libntlm/1.8.toml", r.Path)
+	err = runHint(r, fmt.Errorf("%w: the recipe marks the digest unresolved", runner.ErrUnpinned))
+	assert.Equal(t, []string{"run 'verify-release pin libntlm 1.8' where the registry is reachable, pass --image-archive FILE, or pass --allow-unpinned to resolve the digest now"}, hints(err))
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -43,6 +44,13 @@ func TestScript(t *testing.T) {
 			t.Fatalf("the script tests need %s: %v", tool, err)
 		}
 	}
+	// Debian's copy of upstream's libntlm-1.8-src.tar.gz and its real
+	// signature (by a key that expired in 2020), for the signature cases.
+	libntlm := libntlmTarball(t)
+	libntlmASC, err := filepath.Abs("../../pkg/sign/testdata/libntlm-1.8-src.tar.gz.asc")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -61,13 +69,18 @@ func TestScript(t *testing.T) {
 				"GIT_CONFIG_NOSYSTEM": "1",
 				"CI":                  os.Getenv("CI"),
 				"DOCKER_HOST":         os.Getenv("DOCKER_HOST"),
+				"LIBNTLM_SRC":         libntlm,
+				"LIBNTLM_KEY":         filepath.Join(recipes, "keys", "libntlm.asc"),
+				"LIBNTLM_ASC":         libntlmASC,
 			} {
 				e.Setenv(k, v)
 			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"code": cmdCode,
+			"code":   cmdCode,
+			"envout": cmdEnvout,
+			"expand": cmdExpand,
 		},
 	})
 }
@@ -93,4 +106,28 @@ func cmdCode(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// cmdEnvout runs 'envout NAME': sets $NAME to the first field of the
+// last command's stdout (a commit id, a sha256, a fingerprint).
+func cmdEnvout(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: envout NAME")
+	}
+	f := strings.Fields(ts.ReadFile("stdout"))
+	if len(f) == 0 {
+		ts.Fatalf("envout: stdout is empty")
+	}
+	ts.Setenv(args[0], f[0])
+}
+
+// cmdExpand runs 'expand IN OUT': writes IN with $VARS expanded to OUT
+// (recipes that name the commits and digests made by the script).
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: expand IN OUT")
+	}
+	out := ts.MkAbs(args[1])
+	ts.Check(os.MkdirAll(filepath.Dir(out), 0o755))
+	ts.Check(os.WriteFile(out, []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o644))
 }

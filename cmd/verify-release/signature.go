@@ -94,7 +94,7 @@ func runSignature(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	if errors.Is(err, sign.ErrKeyExpired) {
-		return withHint(err, fmt.Sprintf("replace %s with a current export of key %s, or pass --allow-expired-key", o.key, res.PrimaryFingerprint))
+		return withHint(err, fmt.Sprintf("replace %s with a current export of key %s, or pass --allow-expired-key to accept it", o.key, res.PrimaryFingerprint))
 	}
 	return err
 }
@@ -127,8 +127,40 @@ func statusLabel(s sign.Status) string {
 	return string(s)
 }
 
+// signatureVerdict is one line on a signature: the verdict and the key,
+// and for a key that had expired whether --allow-expired-key accepted it.
+func signatureVerdict(st sign.Status, signer string, expired time.Time, accepted bool) string {
+	by := ""
+	if signer != "" {
+		by = " by " + signer
+	}
+	switch {
+	case st == sign.StatusGoodExpiredKey && accepted:
+		return fmt.Sprintf("good signature%s, key expired %s, accepted by --allow-expired-key", by, expired.Format("2006-01-02"))
+	case st == sign.StatusGoodExpiredKey:
+		return fmt.Sprintf("REJECTED: good signature%s, but the key expired %s (refresh the key file, or pass --allow-expired-key)", by, expired.Format("2006-01-02"))
+	case st == sign.StatusGood:
+		return "good signature" + by
+	}
+	return "REJECTED: " + statusLabel(st) + by
+}
+
+// signerOf names the key that made r: its primary fingerprint, else the
+// signing key's, else the issuer key id the signature claims.
+func signerOf(r *sign.Result) string {
+	for _, s := range []string{r.PrimaryFingerprint, r.SigningKeyFingerprint} {
+		if s != "" {
+			return s
+		}
+	}
+	if r.IssuerKeyID != "" {
+		return "key id " + r.IssuerKeyID
+	}
+	return ""
+}
+
 func printSignatureResult(w io.Writer, r *sign.Result) {
-	fmt.Fprintf(w, "%s: %s\n", r.Signature, statusLabel(r.Status))
+	fmt.Fprintf(w, "%s: %s\n", r.Signature, signatureVerdict(r.Status, "", r.KeyExpired, r.AcceptedExpiredKey))
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(w, "  %-12s %s\n", k+":", v)

@@ -67,7 +67,7 @@ func TestSignatureVerifyLibntlm(t *testing.T) {
 
 	code, out, errOut := run(t, nil, "signature", "verify", tarball, sig, "--key", key, "--fingerprint", fpr)
 	assert.Equal(t, exitDiffer, code, errOut)
-	assert.Contains(t, out, "good signature, key expired")
+	assert.Contains(t, out, "REJECTED: good signature, but the key expired 2020-05-26 (refresh the key file, or pass --allow-expired-key)")
 	assert.Contains(t, out, "A3CC9C870B9D310ABAD4CF2F51722B08FE4745A2")
 	assert.Contains(t, out, "2024-04-13T11:58:13Z")
 	assert.Contains(t, errOut, "refresh the key file")
@@ -78,7 +78,7 @@ func TestSignatureVerifyLibntlm(t *testing.T) {
 	var res map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
 	assert.Equal(t, "good-expired-key", res["status"])
-	assert.Equal(t, fpr, res["primaryFingerprint"])
+	assert.Equal(t, fpr, res["primary_fingerprint"])
 	assert.Equal(t, "SHA256", res["hash"])
 	assert.Equal(t, "2024-04-13T11:58:13Z", res["created"])
 

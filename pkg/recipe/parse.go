@@ -168,7 +168,9 @@ func (v *validator) recipe(r *Recipe) {
 		v.errorf("version", "%q is not a valid version", r.Version)
 	}
 	v.source(&r.Source)
-	v.env(&r.Env)
+	if r.Env.Image != "" || r.needsEnv() {
+		v.env(&r.Env)
+	}
 	v.list("inputs", len(r.Inputs))
 	v.list("artifacts", len(r.Artifacts))
 	for i := range r.Inputs {

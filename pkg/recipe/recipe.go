@@ -187,6 +187,17 @@ func (r *Recipe) ArtifactNames() []string {
 	return names
 }
 
+// needsEnv reports whether some artifact is built in the recipe's
+// environment; a recipe of git-archive artifacts only needs no [env].
+func (r *Recipe) needsEnv() bool {
+	for _, a := range r.Artifacts {
+		if a != nil && a.Method != MethodGitArchive {
+			return true
+		}
+	}
+	return false
+}
+
 // ImagePinned reports whether Env.Image carries a digest.
 func (r *Recipe) ImagePinned() bool {
 	_, d, ok := strings.Cut(r.Env.Image, "@")

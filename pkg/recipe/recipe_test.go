@@ -160,7 +160,7 @@ func TestStoreFindAndList(t *testing.T) {
 
 	_, err = s.Find("demo", "2.0")
 	require.Error(t, err, "a recipe whose contents disagree with its path is rejected")
-	assert.Contains(t, err.Error(), "path says demo 2.0")
+	assert.Contains(t, err.Error(), `recipe says version = "1.0" but its path says 2.0`)
 
 	_, err = s.Find("../etc", "passwd")
 	require.ErrorIs(t, err, recipe.ErrNotFound)

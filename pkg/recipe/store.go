@@ -66,10 +66,67 @@ func (s *Store) Find(name, version string, opts ...ParseOption) (*Recipe, error)
 	if err != nil {
 		return nil, err
 	}
-	if r.Name != name || r.Version != version {
-		return nil, &Error{File: s.location(rel), Key: "name", Msg: fmt.Sprintf("recipe says %s %s but its path says %s %s", r.Name, r.Version, name, version)}
+	if r.Name != name {
+		return nil, &Error{File: s.location(rel), Line: 1, Key: "name", Msg: fmt.Sprintf("recipe says name = %q but its path says %s", r.Name, name)}
+	}
+	if r.Version != version {
+		return nil, &Error{File: s.location(rel), Key: "version", Msg: fmt.Sprintf("recipe says version = %q but its path says %s", r.Version, version)}
+	}
+	if r.Signature != nil {
+		if _, err := fs.Stat(s.FS, r.Signature.Key); errors.Is(err, fs.ErrNotExist) {
+			return nil, &Error{File: s.location(rel), Key: "signature.key", Msg: fmt.Sprintf("key file %s does not exist", s.location(r.Signature.Key))}
+		} else if err != nil {
+			return nil, &Error{File: s.location(rel), Key: "signature.key", Msg: fmt.Sprintf("key file %s: %v", s.location(r.Signature.Key), errors.Unwrap(err))}
+		}
 	}
 	return r, nil
+}
+
+// LoadPath loads the recipe file at file with the rules Find applies: the
+// file is DIR/NAME/VERSION.toml, its name and version say the same, and
+// its signature key exists under DIR. It returns the recipe and the store
+// DIR, which holds its key files and lock.
+func LoadPath(file string, opts ...ParseOption) (*Recipe, *Store, error) {
+	version, ok := strings.CutSuffix(filepath.Base(file), ".toml")
+	if !ok {
+		return nil, nil, &Error{File: file, Msg: "a recipe file is named VERSION.toml"}
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading recipe: %w", err)
+	}
+	name := filepath.Base(filepath.Dir(abs))
+	if !nameRE.MatchString(name) {
+		return nil, nil, &Error{File: file, Msg: fmt.Sprintf("a recipe lives at NAME/VERSION.toml, but its directory %q is not a project name (move it to e.g. recipes/NAME/%s.toml)", name, version)}
+	}
+	if _, err := os.Stat(file); err != nil {
+		return nil, nil, fmt.Errorf("reading recipe: %w", err)
+	}
+	dir := filepath.Join(filepath.Dir(file), "..")
+	st := DirStore(dir)
+	r, err := st.Find(name, version, opts...)
+	if err != nil {
+		// Name the file as the caller did.
+		loc := st.location(path.Join(name, version+".toml"))
+		var es Errors
+		var e1 *Error
+		if errors.As(err, &e1) {
+			es = Errors{e1}
+		} else {
+			errors.As(err, &es)
+		}
+		for _, e := range es {
+			if e.File == loc {
+				e.File = file
+			}
+			if e.Key == "name" {
+				e.Msg += " (a recipe lives at NAME/VERSION.toml: move it to a directory named after the project)"
+			}
+		}
+		return nil, nil, err
+	}
+	r.Path = file
+	return r, st, nil
 }
 
 // ReadFile reads a file named relative to the store root (a signature key,

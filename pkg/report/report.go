@@ -128,8 +128,15 @@ type Diff struct {
 	Summary string `json:"summary"`
 }
 
+// NotChecked is the Signature.Status of a signature that could not be
+// checked because it (or the published copy it signs) could not be
+// fetched; Signature.Error says why.
+const NotChecked = "NOT_CHECKED"
+
 // Signature is the outcome of checking the upstream signature.
 type Signature struct {
+	// Status is a sign.Status (good, good-expired-key, bad, ...),
+	// NOT_CHECKED or ERROR.
 	Status     string    `json:"status"`
 	File       string    `json:"file,omitempty"`
 	Signer     string    `json:"signer,omitempty"`
@@ -137,7 +144,11 @@ type Signature struct {
 	Created    time.Time `json:"created,omitzero"`
 	Hash       string    `json:"hash,omitempty"`
 	Error      string    `json:"error,omitempty"`
-	KeyExpired bool      `json:"key_expired,omitempty"`
+	// KeyExpired is when the signing key expired, when it had expired
+	// before the signature was made; AcceptedExpiredKey says the run
+	// accepted such a signature (--allow-expired-key).
+	KeyExpired         time.Time `json:"key_expired,omitzero"`
+	AcceptedExpiredKey bool      `json:"accepted_expired_key,omitempty"`
 }
 
 // Step is one command run during the build.

@@ -83,7 +83,7 @@ func (env *buildEnv) makeWorkspace(ctx context.Context) error {
 			err = cerr
 		}
 		if err != nil {
-			return fmt.Errorf("runner: input %s: %w", in.Name, err)
+			return &InputError{Name: in.Name, Dir: x.o.inputDirs[in.Name], Err: err}
 		}
 	}
 	return nil
@@ -119,6 +119,11 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	defer func() {
+		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("artifact %s timed out after %s (env.timeout): %w", name, timeout, err)
+		}
+	}()
 	user := x.r.Env.User
 	if user == "" {
 		user = "root"

@@ -327,7 +327,7 @@ commands = ` + tomlList(distCommands) + `
 
 	_, err = runner.Run(context.Background(), r, runnerOpts(t, e)...)
 	require.ErrorIs(t, err, runner.ErrUnpinned)
-	assert.Contains(t, err.Error(), "verify-release pin")
+	assert.Contains(t, err.Error(), "unresolved and has no lock file")
 
 	_, err = runner.Run(context.Background(), r, runnerOpts(t, e, runner.WithAllowUnpinned(true), runner.WithRequirePinned(true))...)
 	require.ErrorIs(t, err, runner.ErrUnpinned, "--require-pinned wins")

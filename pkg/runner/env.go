@@ -67,9 +67,9 @@ func (x *run) resolveImage(ctx context.Context) (string, error) {
 	if !pinned {
 		switch {
 		case x.o.requirePinned:
-			return "", fmt.Errorf("%w: %s has no digest and the recipe has no lock file (--require-pinned is on; run 'verify-release pin %s')", ErrUnpinned, ref, x.r.Path)
+			return "", fmt.Errorf("%w: %s has no digest and the recipe has no lock file (--require-pinned is on)", ErrUnpinned, ref)
 		case !x.o.allowUnpinned && x.r.Env.Digest == recipe.Unresolved:
-			return "", fmt.Errorf("%w: the recipe marks the digest of %s unresolved and has no lock file; run 'verify-release pin %s', or pass --allow-unpinned to resolve it now", ErrUnpinned, ref, x.r.Path)
+			return "", fmt.Errorf("%w: the recipe marks the digest of %s unresolved and has no lock file", ErrUnpinned, ref)
 		}
 	}
 	opts := []envpin.Option{envpin.WithCacheDir(path.Join(x.o.cacheDir, "images"))}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
@@ -20,14 +21,54 @@ func writeAtomic(dst string, fn func(w io.Writer) error) error {
 	return nil
 }
 
+// InputError is a failure to obtain or lay out one [[inputs]] entry.
+type InputError struct {
+	Name string // the input's name
+	// Dir is the local clone given with WithInput, or "".
+	Dir string
+	Err error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("input %s: %v", e.Name, e.Err) }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// checkInputs refuses WithInput names that are not git inputs of r.
+func checkInputs(r *recipe.Recipe, dirs map[string]string) error {
+	for name := range dirs {
+		i := slices.IndexFunc(r.Inputs, func(in recipe.Input) bool { return in.Name == name })
+		switch {
+		case i < 0:
+			names := make([]string, len(r.Inputs))
+			for j, in := range r.Inputs {
+				names[j] = in.Name
+			}
+			return fmt.Errorf("recipe %s has no input %q (it has %v)", r.ID(), name, names)
+		case r.Inputs[i].Git == "":
+			return fmt.Errorf("input %s of recipe %s is a url input; only git inputs can be given as a local clone", name, r.ID())
+		}
+	}
+	return nil
+}
+
 // writeInput writes one pinned input as a tar, laid out at in.Path.
 func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) error {
 	if in.Git != "" {
-		m, release, err := source.Mirror(ctx, in.Git, x.o.cacheDir)
-		if err != nil {
-			return err
+		m := x.o.inputDirs[in.Name]
+		if m != "" {
+			if _, err := source.OpenRepo(ctx, m); err != nil {
+				return err
+			}
+			if _, err := source.CommitTime(ctx, m, in.Commit); err != nil {
+				return fmt.Errorf("the pinned commit %s is not in %s: %w", in.Commit, m, err)
+			}
+		} else {
+			mirror, release, err := source.Mirror(ctx, in.Git, x.o.cacheDir)
+			if err != nil {
+				return err
+			}
+			defer release()
+			m = mirror
 		}
-		defer release()
 		dir := filepath.Join(x.work, "input-"+in.Name)
 		if err := source.Checkout(ctx, m, in.Commit, dir); err != nil {
 			return err

@@ -45,6 +45,7 @@ type options struct {
 	backend       Backend
 	store         *recipe.Store
 	repoDir       string
+	inputDirs     map[string]string
 	cacheDir      string
 	publishedDir  string
 	outDir        string
@@ -98,6 +99,18 @@ func WithStore(s *recipe.Store) Option { return func(o *options) { o.store = s }
 // WithRepo uses a local clone or mirror instead of fetching the recipe's
 // git URL into the cache. The repository is only read.
 func WithRepo(dir string) Option { return func(o *options) { o.repoDir = dir } }
+
+// WithInput reads the [[inputs]] entry name (a git input) from the local
+// clone or mirror dir instead of fetching its URL; the pinned commit must
+// be in it.
+func WithInput(name, dir string) Option {
+	return func(o *options) {
+		if o.inputDirs == nil {
+			o.inputDirs = map[string]string{}
+		}
+		o.inputDirs[name] = dir
+	}
+}
 
 // WithCacheDir sets the cache directory (default: the user cache dir).
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }

@@ -117,6 +117,9 @@ func (x *run) do(ctx context.Context) error {
 			}
 		}
 	}
+	if err := checkInputs(x.r, x.o.inputDirs); err != nil {
+		return err
+	}
 	work := x.work
 	x.outputs = map[string]string{}
 	if x.o.outDir != "" {

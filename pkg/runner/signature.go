@@ -41,6 +41,13 @@ func (x *run) checkSignature(ctx context.Context, name string, a *recipe.Artifac
 		rs.Error = err.Error()
 		x.warn("artifact %s: signature: %v", name, err)
 	}
+	// A signature or published copy that cannot be fetched leaves the
+	// signature unchecked: said so, with the reason, not as an error.
+	notChecked := func(err error) {
+		rs.Status = report.NotChecked
+		rs.Error = err.Error()
+		x.warn("artifact %s: signature not checked: %v", name, err)
+	}
 	sigURL := a.SignatureURL
 	if sigURL == "" && a.URL != "" {
 		sigURL = a.URL + x.r.Signature.Suffix
@@ -55,7 +62,7 @@ func (x *run) checkSignature(ctx context.Context, name string, a *recipe.Artifac
 	}
 	sigFile, origin, err := x.published(ctx, sigName, sigRel, sigURL, "")
 	if err != nil {
-		fail(err)
+		notChecked(err)
 		return
 	}
 	rs.File = origin
@@ -63,7 +70,7 @@ func (x *run) checkSignature(ctx context.Context, name string, a *recipe.Artifac
 	if !reproduced {
 		pub, _, err := x.published(ctx, a.File, a.Path, a.URL, a.SHA256)
 		if err != nil {
-			fail(err)
+			notChecked(err)
 			return
 		}
 		file = pub
@@ -84,7 +91,8 @@ func (x *run) checkSignature(ctx context.Context, name string, a *recipe.Artifac
 		rs.SigningKey = res.SigningKeyFingerprint
 		rs.Created = res.Created
 		rs.Hash = res.Hash
-		rs.KeyExpired = !res.KeyExpired.IsZero()
+		rs.KeyExpired = res.KeyExpired
+		rs.AcceptedExpiredKey = res.AcceptedExpiredKey
 	}
 	var ve *sign.VerificationError
 	switch {

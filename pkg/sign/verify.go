@@ -40,15 +40,18 @@ type Result struct {
 	Signature string `json:"signature"`
 	// PrimaryFingerprint is the signer's primary key; SigningKeyFingerprint
 	// is the key (often a subkey) that made the signature.
-	PrimaryFingerprint    string    `json:"primaryFingerprint,omitempty"`
-	SigningKeyFingerprint string    `json:"signingKeyFingerprint,omitempty"`
-	IssuerKeyID           string    `json:"issuerKeyID,omitempty"`
-	UserID                string    `json:"userID,omitempty"`
+	PrimaryFingerprint    string    `json:"primary_fingerprint,omitempty"`
+	SigningKeyFingerprint string    `json:"signing_key_fingerprint,omitempty"`
+	IssuerKeyID           string    `json:"issuer_key_id,omitempty"`
+	UserID                string    `json:"user_id,omitempty"`
 	Created               time.Time `json:"created,omitzero"`
 	Hash                  string    `json:"hash,omitempty"`
 	// KeyExpired is when the signing key expired, if it had expired when
 	// the signature was made.
-	KeyExpired time.Time `json:"keyExpired,omitzero"`
+	KeyExpired time.Time `json:"key_expired,omitzero"`
+	// AcceptedExpiredKey is set when StatusGoodExpiredKey was accepted
+	// because AllowExpiredKey was given.
+	AcceptedExpiredKey bool `json:"accepted_expired_key,omitempty"`
 	// Reason explains a failure in a few words.
 	Reason string `json:"reason,omitempty"`
 }
@@ -67,7 +70,10 @@ func (r *Result) Message() string {
 	case StatusGood:
 		return fmt.Sprintf("good signature%s by %s", made, signer)
 	case StatusGoodExpiredKey:
-		return fmt.Sprintf("good signature%s by %s, but the key expired on %s; refresh the key file (a current copy of the signer's key may carry a later expiry date) or explicitly allow expired keys",
+		if r.AcceptedExpiredKey {
+			return fmt.Sprintf("good signature%s by %s, key expired %s, accepted (expired keys allowed)", made, signer, r.KeyExpired.Format("2006-01-02"))
+		}
+		return fmt.Sprintf("good signature%s by %s, but the key had expired on %s; refresh the key file (a current copy of the signer's key may carry a later expiry date)",
 			made, signer, r.KeyExpired.Format("2006-01-02"))
 	case StatusBad:
 		return fmt.Sprintf("BAD signature (claims key %s): %s", firstNonEmpty(r.SigningKeyFingerprint, r.IssuerKeyID), r.Reason)
@@ -154,6 +160,7 @@ func Verify(ctx context.Context, kr *Keyring, file, sigFile string, opts ...Opti
 			best = r
 		}
 	}
+	best.AcceptedExpiredKey = o.allowExpired && best.Status == StatusGoodExpiredKey
 	if err := verdict(best, o.allowExpired); err != nil {
 		return best, err
 	}

@@ -316,5 +316,5 @@ func ExampleResult_Message() {
 	r := &Result{Status: StatusGoodExpiredKey, PrimaryFingerprint: "B1D2BD1375BECB784CF4F8C4D73CF638C53C06BE",
 		Created: time.Date(2024, 4, 13, 11, 58, 13, 0, time.UTC), KeyExpired: time.Date(2020, 5, 26, 12, 30, 50, 0, time.UTC)}
 	fmt.Println(r.Message())
-	// Output: good signature made 2024-04-13T11:58:13Z by B1D2BD1375BECB784CF4F8C4D73CF638C53C06BE, but the key expired on 2020-05-26; refresh the key file (a current copy of the signer's key may carry a later expiry date) or explicitly allow expired keys
+	// Output: good signature made 2024-04-13T11:58:13Z by B1D2BD1375BECB784CF4F8C4D73CF638C53C06BE, but the key had expired on 2020-05-26; refresh the key file (a current copy of the signer's key may carry a later expiry date)
 }
