@@ -101,7 +101,7 @@ func attestationVerify(ctx context.Context, c *cli, o *attestationOptions, state
 	v, err := attest.VerifyStatement(ctx, kr, statement, sig, o.subjects, opts...)
 	if v != nil {
 		if o.asJSON {
-			if perr := printJSON(c.Stdout, v); perr != nil {
+			if perr := printJSON(c.Stdout, "attestation", v); perr != nil {
 				return perr
 			}
 		} else {

@@ -67,7 +67,7 @@ func TestAttestationSignVerify(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	var v map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
-	assert.Equal(t, "https://slsa.dev/verification_summary/v1", v["predicateType"])
+	assert.Equal(t, "https://slsa.dev/verification_summary/v1", v["predicate_type"])
 
 	// A different file under the subject's name: exit 1.
 	evil := filepath.Join(t.TempDir(), "libfoo-1.0.tar.gz")

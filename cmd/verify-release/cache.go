@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -81,12 +80,7 @@ func runCache(ctx context.Context, c *cli, args []string) error {
 			}
 		}
 		if *asJSON {
-			enc := json.NewEncoder(c.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(struct {
-				*cache.Result
-				Containers []string
-			}{res, removedContainers})
+			return printJSON(c.Stdout, "cache-prune", pruneJSON(res, removedContainers, *dry))
 		}
 		var total int64
 		verb := "removed"
@@ -108,4 +102,27 @@ func runCache(ctx context.Context, c *cli, args []string) error {
 	default:
 		return usagef("cache", "unknown subcommand %q: want dir or prune", pos[0])
 	}
+}
+
+// pruneResult is 'cache prune --json' (docs/schema/cache-prune.json).
+type pruneResult struct {
+	DryRun     bool         `json:"dry_run"`
+	Removed    []prunedFile `json:"removed"`
+	Busy       []string     `json:"busy"`
+	Containers []string     `json:"containers"`
+	Bytes      int64        `json:"bytes"`
+}
+
+type prunedFile struct {
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+}
+
+func pruneJSON(res *cache.Result, containers []string, dry bool) pruneResult {
+	out := pruneResult{DryRun: dry, Removed: []prunedFile{}, Busy: append([]string{}, res.Busy...), Containers: append([]string{}, containers...)}
+	for _, e := range res.Removed {
+		out.Removed = append(out.Removed, prunedFile{Path: e.Path, Bytes: e.Bytes})
+		out.Bytes += e.Bytes
+	}
+	return out
 }

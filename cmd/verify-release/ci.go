@@ -73,8 +73,12 @@ built, else git describe), $VERIFY_RELEASE_SRC_PREFIX, $VERIFY_RELEASE_SRC
 (false: no git-archive tarball), $VERIFY_RELEASE_DIST_COMMANDS and
 $VERIFY_RELEASE_MTIME (none: keep checkout times).
 
-'ci results' reads every report.json under DIR and writes OUTDIR/index.html,
-OUTDIR/index.md (table: project, version, artifact, result, diff link),
+'ci results' reads every report.json under DIR and writes OUTDIR/index.html
+and OUTDIR/index.md (the verdict, then a table with failures first:
+result, project, version, artifact, reason, links to report.json, diff,
+build.log, SHA256SUMS and attestations; the date, verify-release version
+and $CI_COMMIT_SHA), OUTDIR/index.json (the same as data,
+docs/schema/results.json),
 OUTDIR/junit.xml, and OUTDIR/NAME/VERSION/ with each report's diffs, log
 and attestations. With --sign-key (default $VERIFY_RELEASE_SIGN_KEY, a
 CI/CD file variable) every attestation and SHA256SUMS gets an armored
@@ -263,6 +267,10 @@ func ciResults(ctx context.Context, c *cli, o *ciOptions, pos []string) error {
 	res, err := ci.Collect(ctx, pos[0], o.expect...)
 	if err != nil {
 		return err
+	}
+	res.Info = ci.PageInfo{Generated: time.Now().UTC().Truncate(time.Second), Version: version, Commit: c.Getenv("CI_COMMIT_SHA")}
+	if res.Info.Commit != "" && c.Getenv("CI_PROJECT_URL") != "" {
+		res.Info.CommitURL = c.Getenv("CI_PROJECT_URL") + "/-/commit/" + res.Info.Commit
 	}
 	var opts []ci.PublishOption
 	if o.signKey != "" {

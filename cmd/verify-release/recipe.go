@@ -1,10 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,9 +117,7 @@ func runRecipe(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(c.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(r)
+			return printRecipeJSON(c.Stdout, r)
 		}
 		fmt.Fprintf(c.Stdout, "# %s (sha256 %s)\n", r.Path, r.SHA256)
 		enc := toml.NewEncoder(c.Stdout)
@@ -221,12 +220,28 @@ func runList(ctx context.Context, c *cli, args []string) error {
 		if entries == nil {
 			entries = []recipe.Entry{}
 		}
-		enc := json.NewEncoder(c.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return printJSON(c.Stdout, "recipes", struct {
+			Recipes []recipe.Entry `json:"recipes"`
+		}{entries})
 	}
 	for _, e := range entries {
 		fmt.Fprintf(c.Stdout, "%-20s %-10s %s\n", e.Name, e.Version, e.Path)
 	}
 	return nil
+}
+
+// printRecipeJSON prints the resolved recipe as JSON with the keys of its
+// TOML file (snake_case), plus its path and sha256: the TOML encoding is
+// decoded into a map so that JSON and TOML name every key alike.
+func printRecipeJSON(w io.Writer, r *recipe.Recipe) error {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(r); err != nil {
+		return err
+	}
+	doc := map[string]any{}
+	if _, err := toml.NewDecoder(&buf).Decode(&doc); err != nil {
+		return err
+	}
+	doc["path"], doc["sha256"] = r.Path, r.SHA256
+	return printJSON(w, "recipe", doc)
 }

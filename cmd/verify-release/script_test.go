@@ -81,6 +81,7 @@ func TestScript(t *testing.T) {
 			"code":   cmdCode,
 			"envout": cmdEnvout,
 			"expand": cmdExpand,
+			"schema": cmdSchema,
 		},
 	})
 }
@@ -130,4 +131,19 @@ func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
 	out := ts.MkAbs(args[1])
 	ts.Check(os.MkdirAll(filepath.Dir(out), 0o755))
 	ts.Check(os.WriteFile(out, []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o644))
+}
+
+// cmdSchema runs 'schema KIND FILE': FILE ("stdout" for the last
+// command's) must validate against docs/schema/KIND.json.
+func cmdSchema(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: schema KIND FILE")
+	}
+	err := validateJSON(args[0], []byte(ts.ReadFile(args[1])))
+	switch {
+	case err != nil && !neg:
+		ts.Fatalf("%s does not validate against docs/schema/%s.json: %v", args[1], args[0], err)
+	case err == nil && neg:
+		ts.Fatalf("%s unexpectedly validates against docs/schema/%s.json", args[1], args[0])
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,7 +87,7 @@ func runSignature(ctx context.Context, c *cli, args []string) error {
 	res, err := sign.Verify(ctx, kr, pos[1], pos[2], opts...)
 	if res != nil {
 		if o.asJSON {
-			if perr := printJSON(c.Stdout, res); perr != nil {
+			if perr := printJSON(c.Stdout, "signature", res); perr != nil {
 				return perr
 			}
 		} else {
@@ -99,11 +100,29 @@ func runSignature(ctx context.Context, c *cli, args []string) error {
 	return err
 }
 
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+// printJSON writes v, a struct, as indented JSON whose first key is
+// "schema": "verify-release/KIND/v1" (docs/cli.md, "JSON").
+func printJSON(w io.Writer, kind string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(body) < 2 || body[0] != '{' {
+		return fmt.Errorf("JSON output %s is not an object", kind)
+	}
+	var doc bytes.Buffer
+	fmt.Fprintf(&doc, `{"schema":"verify-release/%s/v1"`, kind)
+	if len(body) > 2 {
+		doc.WriteByte(',')
+	}
+	doc.Write(body[1:])
+	var out bytes.Buffer
+	if err := json.Indent(&out, doc.Bytes(), "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
+	return err
 }
 
 // statusLabel is the human verdict, in gpgv's terms where they exist.

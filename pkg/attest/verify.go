@@ -50,8 +50,8 @@ type Verified struct {
 	Signature *sign.Result `json:"signature"`
 	// PredicateType of the statement, and VerificationResult when it is a
 	// verification summary.
-	PredicateType      string         `json:"predicateType"`
-	VerificationResult string         `json:"verificationResult,omitempty"`
+	PredicateType      string         `json:"predicate_type"`
+	VerificationResult string         `json:"verification_result,omitempty"`
 	Subjects           []SubjectCheck `json:"subjects,omitempty"`
 }
 

@@ -3,6 +3,7 @@ package ci
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/attest"
@@ -46,6 +48,19 @@ type Results struct {
 	// Missing are expected recipes (NAME/VERSION) with no report: their
 	// job failed before writing one.
 	Missing []string
+	// Info says when and by what the page was made.
+	Info PageInfo
+}
+
+// PageInfo is the provenance line of a results page.
+type PageInfo struct {
+	// Generated is when the page was made (zero: not shown).
+	Generated time.Time
+	// Version is the verify-release version that made it.
+	Version string
+	// Commit is the commit of the recipes repository the pipeline ran
+	// for (e.g. $CI_COMMIT_SHA), and CommitURL a link to it ("" if none).
+	Commit, CommitURL string
 }
 
 // Collect reads every report.json under root (recursively), sorted by
@@ -108,72 +123,121 @@ func compactStrings(s []string) []string {
 
 // Row is one line of the results table.
 type Row struct {
-	Project, Version string
+	Project string `json:"project"`
+	Version string `json:"version"`
 	// Artifact is "NAME FILE", "run" for a run-level error, or "" for a
 	// missing report.
-	Artifact string
-	Result   string
-	Detail   string
-	// Diff, Report and Log are links relative to the page ("" if none).
-	Diff, Report, Log string
+	Artifact string `json:"artifact"`
+	Result   string `json:"result"`
+	// Detail is the reason: the error, the diff summary, why an artifact
+	// was skipped or a report is missing.
+	Detail string `json:"detail,omitempty"`
+	// Diff, Report, Log and Checksums (SHA256SUMS) are links relative to
+	// the page ("" if none); Attestations the in-toto statements and
+	// their signatures.
+	Diff         string   `json:"diff,omitempty"`
+	Report       string   `json:"report,omitempty"`
+	Log          string   `json:"log,omitempty"`
+	Checksums    string   `json:"checksums,omitempty"`
+	Attestations []string `json:"attestations"`
+}
+
+// failed reports whether a row's result is a failure (shown first).
+func failed(result string) bool {
+	switch result {
+	case string(report.Reproduced), string(report.Skipped):
+		return false
+	}
+	return true
+}
+
+// rank orders results on the page: failures, then skipped, then
+// reproduced.
+func rank(result string) int {
+	switch result {
+	case string(report.Reproduced):
+		return 2
+	case string(report.Skipped):
+		return 1
+	}
+	return 0
 }
 
 // Rows lists the table rows: one per artifact, one per run-level error,
-// one per missing report; in recipe order.
+// one per missing report; failures first, then by recipe.
 func (r *Results) Rows() []Row {
-	type keyed struct {
-		id  string
-		row Row
-	}
-	var all []keyed
+	var all []Row
 	for _, e := range r.Entries {
 		rep := e.Report
 		base := pageDir(rep.Recipe.Name, rep.Recipe.Version)
 		reportLink := base + "/" + ReportFile
-		logLink := ""
+		logLink, sums := "", ""
 		if fileExists(filepath.Join(e.Dir, "build.log")) {
 			logLink = base + "/build.log"
 		}
+		if fileExists(filepath.Join(e.Dir, attest.ChecksumsFile)) {
+			sums = base + "/" + attest.ChecksumsFile
+		}
+		atts := attestationLinks(e.Dir, base)
 		for _, a := range rep.Artifacts {
 			row := Row{Project: rep.Recipe.Name, Version: rep.Recipe.Version, Artifact: strings.TrimSpace(a.Name + " " + a.File),
-				Result: string(a.Status), Report: reportLink, Log: logLink}
+				Result: string(a.Status), Report: reportLink, Log: logLink, Checksums: sums, Attestations: atts}
 			switch {
 			case a.Error != "":
 				row.Detail = firstLine(a.Error)
 			case a.Diff != nil:
 				row.Detail = a.Diff.Summary
+			case a.Reason != "":
+				row.Detail = a.Reason
+			case a.Status == report.Skipped:
+				row.Detail = "not attempted in this run"
 			}
 			if a.Diff != nil && a.Diff.File != "" && safeName(a.Diff.File) && fileExists(filepath.Join(e.Dir, a.Diff.File)) {
 				row.Diff = base + "/" + a.Diff.File
 			}
-			all = append(all, keyed{e.ID(), row})
+			all = append(all, row)
 		}
 		if rep.Error != "" || len(rep.Artifacts) == 0 {
 			msg := rep.Error
 			if msg == "" {
 				msg = "the run recorded no artifacts"
 			}
-			all = append(all, keyed{e.ID(), Row{Project: rep.Recipe.Name, Version: rep.Recipe.Version, Artifact: "run",
-				Result: string(report.Error), Detail: firstLine(msg), Report: reportLink, Log: logLink}})
+			all = append(all, Row{Project: rep.Recipe.Name, Version: rep.Recipe.Version, Artifact: "run",
+				Result: string(report.Error), Detail: firstLine(msg), Report: reportLink, Log: logLink, Checksums: sums, Attestations: atts})
 		}
 	}
 	for _, id := range r.Missing {
 		name, version, _ := strings.Cut(id, "/")
-		all = append(all, keyed{id, Row{Project: name, Version: version, Result: Missing,
-			Detail: "no report.json: the job failed before writing one (see its log)"}})
+		all = append(all, Row{Project: name, Version: version, Result: Missing,
+			Detail: "no report.json: the job failed before writing one (see its log)", Attestations: []string{}})
 	}
 	sort.SliceStable(all, func(i, j int) bool {
-		a, b := all[i].row, all[j].row
+		a, b := all[i], all[j]
+		if rank(a.Result) != rank(b.Result) {
+			return rank(a.Result) < rank(b.Result)
+		}
 		if a.Project != b.Project {
 			return a.Project < b.Project
 		}
 		return a.Version < b.Version
 	})
-	rows := make([]Row, len(all))
-	for i, k := range all {
-		rows[i] = k.row
+	return all
+}
+
+// attestationLinks lists the in-toto statements in dir and their
+// signatures, as links below base.
+func attestationLinks(dir, base string) []string {
+	links := []string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return links
 	}
-	return rows
+	for _, d := range entries {
+		if n := d.Name(); d.Type().IsRegular() && (strings.HasSuffix(n, ".intoto.json") || strings.HasSuffix(n, ".intoto.json.asc")) && safeName(n) {
+			links = append(links, base+"/"+n)
+		}
+	}
+	return links
 }
 
 // Counts tallies the rows by result.
@@ -204,7 +268,12 @@ func summaryLine(r *Results) string {
 	for k := range counts {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	sort.Slice(keys, func(i, j int) bool {
+		if rank(keys[i]) != rank(keys[j]) {
+			return rank(keys[i]) < rank(keys[j])
+		}
+		return keys[i] < keys[j]
+	})
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
@@ -216,23 +285,142 @@ func summaryLine(r *Results) string {
 	return s
 }
 
+// Verdicts of a results page.
+const (
+	Verified    = "VERIFIED"
+	NotVerified = "NOT VERIFIED"
+)
+
+// Verdict is the page's overall verdict and its one-line reason.
+func (r *Results) Verdict() (verdict, reason string) {
+	total := len(r.Entries) + len(r.Missing)
+	if r.OK() {
+		return Verified, fmt.Sprintf("every recipe reproduced (%d of %d)", total, total)
+	}
+	if total == 0 {
+		return NotVerified, "no reports were found"
+	}
+	bad := len(r.Missing)
+	for _, e := range r.Entries {
+		if e.Report.Result != report.Reproduced {
+			bad++
+		}
+	}
+	return NotVerified, fmt.Sprintf("%d of %d recipe(s) did not reproduce or have no report", bad, total)
+}
+
+// IndexSchema names the index.json document (docs/schema/results.json).
+const IndexSchema = "verify-release/results/v1"
+
+// Index is index.json: the page's verdict and rows as data.
+type Index struct {
+	Schema    string         `json:"schema"`
+	Verdict   string         `json:"verdict"`
+	Reason    string         `json:"reason"`
+	Summary   string         `json:"summary"`
+	Generated time.Time      `json:"generated,omitzero"`
+	Tool      report.Tool    `json:"tool"`
+	Commit    string         `json:"commit,omitempty"`
+	Counts    map[string]int `json:"counts"`
+	Rows      []Row          `json:"rows"`
+}
+
+// Index returns the index.json document.
+func (r *Results) Index() *Index {
+	v, why := r.Verdict()
+	rows := r.Rows()
+	if rows == nil {
+		rows = []Row{}
+	}
+	return &Index{Schema: IndexSchema, Verdict: v, Reason: why, Summary: summaryLine(r), Generated: r.Info.Generated.UTC(),
+		Tool: report.Tool{Name: "verify-release", Version: r.Info.Version}, Commit: r.Info.Commit, Counts: r.Counts(), Rows: rows}
+}
+
+// WriteJSON writes index.json.
+func (r *Results) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r.Index())
+}
+
+// infoLine is the provenance line: date, tool version, commit.
+func (r *Results) infoLine() string {
+	var parts []string
+	if !r.Info.Generated.IsZero() {
+		parts = append(parts, "generated "+r.Info.Generated.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	if r.Info.Version != "" {
+		parts = append(parts, "by verify-release "+r.Info.Version)
+	}
+	if r.Info.Commit != "" {
+		parts = append(parts, "for commit "+r.Info.Commit)
+	}
+	return strings.Join(parts, " ")
+}
+
 // pageDir is where a recipe's files go in the output directory.
 func pageDir(name, version string) string { return name + "/" + version }
 
 // WriteMarkdown writes the results table as Markdown.
 func (r *Results) WriteMarkdown(w io.Writer) error {
 	var b bytes.Buffer
+	v, why := r.Verdict()
 	b.WriteString("# verify-release results\n\n")
+	fmt.Fprintf(&b, "**%s %s**: %s\n\n", statusIcon(v), v, mdEscape(why))
+	if line := r.infoLine(); line != "" {
+		b.WriteString(mdEscape(line) + "\n\n")
+	}
 	b.WriteString(mdEscape(summaryLine(r)) + "\n\n")
-	b.WriteString("| project | version | artifact | result | details | diff | report |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
+	b.WriteString("| result | project | version | artifact | details | links |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, row := range r.Rows() {
-		fmt.Fprintf(&b, "| %s | %s | %s | **%s** | %s | %s | %s |\n",
-			mdEscape(row.Project), mdEscape(row.Version), mdEscape(row.Artifact), mdEscape(row.Result),
-			mdEscape(row.Detail), mdLink("diff", row.Diff), mdLink("report.json", row.Report))
+		var links []string
+		for _, l := range rowLinks(row) {
+			links = append(links, mdLink(l.text, l.href))
+		}
+		fmt.Fprintf(&b, "| **%s %s** | %s | %s | %s | %s | %s |\n",
+			statusIcon(row.Result), mdEscape(row.Result), mdEscape(row.Project), mdEscape(row.Version), mdEscape(row.Artifact),
+			mdEscape(row.Detail), strings.Join(links, " "))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// statusIcon marks each state with its own symbol, so no state is told
+// apart by colour alone.
+func statusIcon(result string) string {
+	switch result {
+	case string(report.Reproduced), Verified:
+		return "✔"
+	case string(report.Mismatch), NotVerified:
+		return "✘"
+	case string(report.Rejected):
+		return "⛔"
+	case string(report.Error):
+		return "⚠"
+	case Missing:
+		return "∅"
+	case string(report.Skipped):
+		return "–"
+	}
+	return "•"
+}
+
+type link struct{ text, href string }
+
+// rowLinks are a row's links, in page order.
+func rowLinks(row Row) []link {
+	var ls []link
+	for _, l := range []link{{"report.json", row.Report}, {"diff", row.Diff}, {"build.log", row.Log}, {"SHA256SUMS", row.Checksums}} {
+		if l.href != "" {
+			ls = append(ls, l)
+		}
+	}
+	for _, a := range row.Attestations {
+		ls = append(ls, link{path.Base(a), a})
+	}
+	return ls
 }
 
 var mdReplacer = strings.NewReplacer(
@@ -272,35 +460,71 @@ func pathEscape(s string) string {
 	return b.String()
 }
 
-// WriteHTML writes a static HTML page (no scripts) with the results table.
+// pageCSS styles the page: a verdict banner, one colour and symbol per
+// state, and below 640 px each row becomes a block with the result first,
+// so nothing scrolls sideways on a phone.
+const pageCSS = `
+body { font-family: system-ui, sans-serif; margin: 1em auto; max-width: 80em; padding: 0 1em; line-height: 1.4; }
+.banner { padding: 0.8em 1em; border-radius: 6px; font-size: 1.2em; margin: 0.5em 0 1em; }
+.banner.pass { background: #dafbe1; color: #116329; border: 2px solid #1a7f37; }
+.banner.fail { background: #ffebe9; color: #a40e26; border: 2px solid #cf222e; }
+.meta { color: #57606a; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #d0d7de; padding: 0.35em 0.6em; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+.badge { display: inline-block; padding: 0.1em 0.5em; border-radius: 4px; font-weight: bold; white-space: nowrap; }
+.badge.REPRODUCED { background: #dafbe1; color: #116329; }
+.badge.MISMATCH { background: #ffebe9; color: #a40e26; }
+.badge.SIGNATURE_REJECTED { background: #fbefff; color: #6e40c9; }
+.badge.ERROR { background: #fff1e5; color: #953800; }
+.badge.MISSING { background: #fff8c5; color: #7d4e00; }
+.badge.SKIPPED { background: #f6f8fa; color: #57606a; }
+.links a { margin-right: 0.6em; white-space: nowrap; }
+@media (max-width: 640px) {
+  body { margin: 0.5em; padding: 0; }
+  table, tbody, tr, td { display: block; width: auto; }
+  thead { display: none; }
+  tr { border: 1px solid #d0d7de; border-radius: 6px; margin-bottom: 0.8em; }
+  td { border: none; padding: 0.2em 0.6em; }
+  td::before { content: attr(data-label) ": "; color: #57606a; }
+  td.result::before { content: ""; }
+}
+`
+
+// WriteHTML writes a static HTML page (no scripts) with the verdict and
+// the results table, failures first.
 func (r *Results) WriteHTML(w io.Writer) error {
 	var b bytes.Buffer
-	b.WriteString(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>verify-release results</title>
-<style>
-body { font-family: sans-serif; margin: 2em; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
-td.REPRODUCED { background: #dfd; }
-td.MISMATCH, td.SIGNATURE_REJECTED { background: #fdd; }
-td.ERROR, td.MISSING { background: #fed; }
-td.SKIPPED { background: #eee; }
-</style>
-</head>
-<body>
-<h1>verify-release results</h1>
-`)
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n" +
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>verify-release results</title>\n<style>" +
+		pageCSS + "</style>\n</head>\n<body>\n<h1>verify-release results</h1>\n")
+	v, why := r.Verdict()
+	class := "fail"
+	if v == Verified {
+		class = "pass"
+	}
+	fmt.Fprintf(&b, "<p class=\"banner %s\" id=\"verdict\"><strong>%s %s</strong>: %s</p>\n", class, statusIcon(v), v, html.EscapeString(why))
+	if line := r.infoLine(); line != "" {
+		fmt.Fprintf(&b, "<p class=\"meta\">%s", html.EscapeString(strings.TrimSuffix(line, " for commit "+r.Info.Commit)))
+		if r.Info.Commit != "" {
+			c := "<code>" + html.EscapeString(r.Info.Commit) + "</code>"
+			if r.Info.CommitURL != "" {
+				c = `<a href="` + html.EscapeString(r.Info.CommitURL) + `">` + c + "</a>"
+			}
+			fmt.Fprintf(&b, " for commit %s", c)
+		}
+		b.WriteString("</p>\n")
+	}
 	fmt.Fprintf(&b, "<p>%s</p>\n", html.EscapeString(summaryLine(r)))
-	b.WriteString("<table>\n<thead><tr><th>project</th><th>version</th><th>artifact</th><th>result</th><th>details</th><th>diff</th><th>report</th></tr></thead>\n<tbody>\n")
+	b.WriteString("<table>\n<thead><tr><th>result</th><th>project</th><th>version</th><th>artifact</th><th>details</th><th>links</th></tr></thead>\n<tbody>\n")
 	for _, row := range r.Rows() {
-		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+		var links []string
+		for _, l := range rowLinks(row) {
+			links = append(links, htmlLink(l.text, l.href))
+		}
+		fmt.Fprintf(&b, "<tr><td class=\"result\"><span class=\"badge %s\">%s %s</span></td><td data-label=\"project\">%s</td><td data-label=\"version\">%s</td><td data-label=\"artifact\">%s</td><td data-label=\"details\">%s</td><td class=\"links\" data-label=\"links\">%s</td></tr>\n",
+			html.EscapeString(cssClass(row.Result)), statusIcon(row.Result), html.EscapeString(row.Result),
 			html.EscapeString(row.Project), html.EscapeString(row.Version), html.EscapeString(row.Artifact),
-			html.EscapeString(cssClass(row.Result)), html.EscapeString(row.Result), html.EscapeString(row.Detail),
-			htmlLink("diff", row.Diff), htmlLink("report.json", row.Report))
+			html.EscapeString(row.Detail), strings.Join(links, " "))
 	}
 	b.WriteString("</tbody>\n</table>\n</body>\n</html>\n")
 	_, err := w.Write(b.Bytes())
@@ -344,7 +568,7 @@ type Published struct {
 }
 
 // Publish writes the results page for the reports in res to outDir:
-// index.html, index.md, junit.xml (every report), and per recipe
+// index.html, index.md, index.json, junit.xml (every report), and per recipe
 // NAME/VERSION/ with report.json, diffs, the build log, attestations and
 // SHA256SUMS copied from the report's directory (the re-created artifacts
 // themselves are not copied). Each file is written atomically.
@@ -372,6 +596,7 @@ func Publish(ctx context.Context, res *Results, outDir string, opts ...PublishOp
 	}{
 		{"index.html", res.WriteHTML},
 		{"index.md", res.WriteMarkdown},
+		{"index.json", res.WriteJSON},
 		{"junit.xml", func(w io.Writer) error { return report.WriteJUnit(w, reps...) }},
 	} {
 		if err := atomicfile.Write(filepath.Join(outDir, f.name), f.write); err != nil {

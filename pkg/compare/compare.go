@@ -318,10 +318,14 @@ func (r *Result) differing() []string {
 	return out
 }
 
+// JSONSchema names the document WriteJSON writes (docs/cli.md).
+const JSONSchema = "verify-release/compare/v1"
+
 // WriteJSON writes the result as indented JSON; each diff's "result" is
 // the diff JSON of docs/diff-json.md.
 func (r *Result) WriteJSON(w io.Writer) error {
 	type out struct {
+		Schema string `json:"schema"`
 		*Result
 		Agree bool `json:"agree"`
 	}
@@ -340,7 +344,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(out{Result: r, Agree: r.Agree()})
+	return enc.Encode(out{Schema: JSONSchema, Result: r, Agree: r.Agree()})
 }
 
 // WriteMarkdown writes the verdict as a Markdown table (for a CI job

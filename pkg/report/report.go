@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// SchemaVersion is the version of the report.json schema written by this
-// package. It changes only when a field changes meaning or is removed.
-const SchemaVersion = 1
+// SchemaVersion names the report.json schema written by this package
+// (docs/schema/report.json, docs/cli.md). It changes only when a field
+// changes meaning or is removed.
+const SchemaVersion = "verify-release/report/v1"
 
 // Status is the outcome for one artifact, or for a whole run.
 type Status string
@@ -32,7 +33,7 @@ const (
 
 // Report is the record of one run of one recipe.
 type Report struct {
-	Schema    int        `json:"schema"`
+	Schema    string     `json:"schema"`
 	Tool      Tool       `json:"tool"`
 	Recipe    Recipe     `json:"recipe"`
 	Source    Source     `json:"source"`
@@ -70,7 +71,7 @@ type Source struct {
 	Git        string    `json:"git"`
 	Tag        string    `json:"tag"`
 	Commit     string    `json:"commit"`
-	CommitTime time.Time `json:"commit_time"`
+	CommitTime time.Time `json:"commit_time,omitzero"`
 	// Repo is the local repository or cache mirror read.
 	Repo string `json:"repo,omitempty"`
 }
@@ -101,6 +102,8 @@ type Artifact struct {
 	Actual   string `json:"actual_sha256,omitempty"`
 	Status   Status `json:"status"`
 	Error    string `json:"error,omitempty"`
+	// Reason says why a SKIPPED artifact was not attempted.
+	Reason string `json:"reason,omitempty"`
 	// Output is the re-created file's name in OUT/NAME/VERSION/ (with --out).
 	Output    string     `json:"output,omitempty"`
 	Published *Published `json:"published,omitempty"`
@@ -163,6 +166,14 @@ type Step struct {
 // Finish computes Result from the artifacts and the run error.
 func (r *Report) Finish() {
 	r.Schema = SchemaVersion
+	if r.Artifacts == nil {
+		r.Artifacts = []Artifact{}
+	}
+	for i := range r.Artifacts {
+		if d := r.Artifacts[i].Diff; d != nil && d.Members == nil {
+			d.Members = []string{}
+		}
+	}
 	switch {
 	case r.Error != "":
 		r.Result = Error
@@ -203,7 +214,7 @@ func Read(r io.Reader) (*Report, error) {
 		return nil, fmt.Errorf("report: decoding: %w", err)
 	}
 	if rep.Schema != SchemaVersion {
-		return nil, fmt.Errorf("%w %d (this verify-release reads %d)", ErrSchema, rep.Schema, SchemaVersion)
+		return nil, fmt.Errorf("%w %q (this verify-release reads %q)", ErrSchema, rep.Schema, SchemaVersion)
 	}
 	return &rep, nil
 }

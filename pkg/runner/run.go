@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"gitlab.com/verify-release/verify-release/pkg/envpin"
@@ -149,6 +150,7 @@ func (x *run) do(ctx context.Context) error {
 		ra := report.Artifact{Name: name, File: a.File, Method: string(a.Method), Expected: a.SHA256}
 		if len(x.o.artifacts) > 0 && !slices.Contains(x.o.artifacts, name) {
 			ra.Status = report.Skipped
+			ra.Reason = "not selected: this run re-created only " + strings.Join(x.o.artifacts, ", ")
 			x.rep.Artifacts = append(x.rep.Artifacts, ra)
 			continue
 		}

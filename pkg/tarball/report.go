@@ -12,7 +12,13 @@ import (
 // JSONVersion is the version of the JSON report format (docs/diff-json.md).
 const JSONVersion = 2
 
-type jsonReport struct {
+// JSONSchema names the diff JSON document (docs/schema/diff.json); its
+// v2 is format version 2 (JSONVersion).
+const JSONSchema = "verify-release/diff/v2"
+
+// JSONReport is the document WriteJSON writes (docs/diff-json.md).
+type JSONReport struct {
+	Schema       string    `json:"schema"`
 	Version      int       `json:"version"`
 	Identical    bool      `json:"identical"`
 	TarIdentical bool      `json:"tar_identical"`
@@ -28,13 +34,18 @@ type jsonReport struct {
 // not held twice in memory; the bytes are those of json.Encoder with
 // two-space indentation.
 func (d *DiffResult) WriteJSON(w io.Writer) error {
-	rep := jsonReport{Version: JSONVersion, Identical: d.Identical(), TarIdentical: d.TarIdentical(),
+	rep := JSONReport{Schema: JSONSchema, Version: JSONVersion, Identical: d.Identical(), TarIdentical: d.TarIdentical(),
 		Summary: d.Summary(), A: d.A, B: d.B, Findings: []Finding{}, Warnings: []Finding{}}
+	for _, f := range []*FileInfo{&rep.A, &rep.B} {
+		if f.Formats == nil {
+			f.Formats = []string{}
+		}
+	}
 	head, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	// Findings and Warnings are the last fields of jsonReport.
+	// Findings and Warnings are the last fields of JSONReport.
 	const tail = "\"findings\": [],\n  \"warnings\": []\n}"
 	if !bytes.HasSuffix(head, []byte(tail)) {
 		return fmt.Errorf("tarball: unexpected JSON layout of the report")

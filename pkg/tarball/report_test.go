@@ -15,13 +15,18 @@ import (
 // referenceJSON is the report as encoding/json's Encoder writes it in one
 // piece; WriteJSON streams the findings and must produce the same bytes.
 func referenceJSON(t *testing.T, d *DiffResult) string {
-	rep := jsonReport{Version: JSONVersion, Identical: d.Identical(), TarIdentical: d.TarIdentical(),
+	rep := JSONReport{Schema: JSONSchema, Version: JSONVersion, Identical: d.Identical(), TarIdentical: d.TarIdentical(),
 		Summary: d.Summary(), A: d.A, B: d.B, Findings: d.Findings, Warnings: d.Warnings}
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}
 	if rep.Warnings == nil {
 		rep.Warnings = []Finding{}
+	}
+	for _, f := range []*FileInfo{&rep.A, &rep.B} {
+		if f.Formats == nil {
+			f.Formats = []string{}
+		}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
