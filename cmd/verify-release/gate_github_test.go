@@ -682,7 +682,7 @@ func TestGitHubGateWorkflow(t *testing.T) {
 		st := filepath.Join(reportDir, "verification_summary.intoto.json")
 		vcode, vout, verr := run(t, nil, "attestation", "verify", st, "--key", keyFile+".pub", "--json")
 		assert.Equal(t, tc.code, vcode, "%s%s", vout, verr)
-		assert.Contains(t, vout, `"verificationResult": "`+tc.result+`"`)
+		assert.Contains(t, vout, `"verification_result": "`+tc.result+`"`)
 	}
 }
 

@@ -103,10 +103,13 @@ func runSignature(ctx context.Context, c *cli, args []string) error {
 // printJSON writes v, a struct, as indented JSON whose first key is
 // "schema": "verify-release/KIND/v1" (docs/cli.md, "JSON").
 func printJSON(w io.Writer, kind string, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var enc bytes.Buffer
+	e := json.NewEncoder(&enc)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
 		return err
 	}
+	body := bytes.TrimSpace(enc.Bytes())
 	if len(body) < 2 || body[0] != '{' {
 		return fmt.Errorf("JSON output %s is not an object", kind)
 	}
@@ -121,7 +124,7 @@ func printJSON(w io.Writer, kind string, v any) error {
 		return err
 	}
 	out.WriteByte('\n')
-	_, err = w.Write(out.Bytes())
+	_, err := w.Write(out.Bytes())
 	return err
 }
 
