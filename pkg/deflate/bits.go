@@ -1,6 +1,9 @@
 package deflate
 
-import "io"
+import (
+	"encoding/binary"
+	"io"
+)
 
 // bitWriter writes deflate's LSB-first bit stream into a buffer that the
 // compressor hands to its io.Writer after each block.
@@ -10,20 +13,24 @@ type bitWriter struct {
 	out   []byte
 }
 
+// sendBits appends the low length bits of value (length <= 16).
 func (b *bitWriter) sendBits(value uint64, length int) {
 	b.bits |= value << b.nbits
 	b.nbits += length
-	for b.nbits >= 8 {
-		b.out = append(b.out, byte(b.bits))
-		b.bits >>= 8
-		b.nbits -= 8
+	if b.nbits >= 48 {
+		n := len(b.out)
+		b.out = binary.LittleEndian.AppendUint64(b.out, b.bits)[:n+6]
+		b.bits >>= 48
+		b.nbits -= 48
 	}
 }
 
 // windup flushes the bits left to a byte boundary.
 func (b *bitWriter) windup() {
-	if b.nbits > 0 {
+	for b.nbits > 0 {
 		b.out = append(b.out, byte(b.bits))
+		b.bits >>= 8
+		b.nbits -= 8
 	}
 	b.bits, b.nbits = 0, 0
 }
@@ -38,6 +45,11 @@ func (b *bitWriter) putBytes(p []byte) {
 
 // flushTo writes the whole bytes collected so far to w.
 func (b *bitWriter) flushTo(w io.Writer) error {
+	for b.nbits >= 8 {
+		b.out = append(b.out, byte(b.bits))
+		b.bits >>= 8
+		b.nbits -= 8
+	}
 	if len(b.out) == 0 {
 		return nil
 	}

@@ -137,15 +137,16 @@ func (d *gnuDeflater) longestMatch(curMatch int) int {
 	if d.strstart > gzMaxDist {
 		limit = d.strstart - gzMaxDist
 	}
-	scanEnd1 := w[scan+bestLen-1]
-	scanEnd := w[scan+bestLen]
+	// The C code compares match[best_len], match[best_len-1], match[0]
+	// and match[1] with the scan bytes; two 16-bit loads test the same.
+	scanStart := le16(w[scan:])
+	scanEnd := le16(w[scan+bestLen-1:])
 	if d.prevLength >= d.goodMatch {
 		chainLength >>= 2
 	}
 	for {
 		match := curMatch
-		if w[match+bestLen] == scanEnd && w[match+bestLen-1] == scanEnd1 &&
-			w[match] == w[scan] && w[match+1] == w[scan+1] {
+		if le16(w[match+bestLen-1:]) == scanEnd && le16(w[match:]) == scanStart {
 			l := matchLen(w, scan, match)
 			if l > bestLen {
 				d.matchStart = curMatch
@@ -153,8 +154,7 @@ func (d *gnuDeflater) longestMatch(curMatch int) int {
 				if l >= d.niceMatch {
 					break
 				}
-				scanEnd1 = w[scan+bestLen-1]
-				scanEnd = w[scan+bestLen]
+				scanEnd = le16(w[scan+bestLen-1:])
 			}
 		}
 		curMatch = int(d.prev[curMatch&gzWMask])
@@ -198,22 +198,8 @@ func (d *gnuDeflater) fillWindow() {
 			d.rsyncChunkEnd -= gzWSize
 		}
 		d.blockStart -= gzWSize
-		for n := range d.head {
-			m := int(d.head[n])
-			if m >= gzWSize {
-				d.head[n] = uint16(m - gzWSize)
-			} else {
-				d.head[n] = 0
-			}
-		}
-		for n := range d.prev {
-			m := int(d.prev[n])
-			if m >= gzWSize {
-				d.prev[n] = uint16(m - gzWSize)
-			} else {
-				d.prev[n] = 0
-			}
-		}
+		slide(d.head[:])
+		slide(d.prev[:])
 		more += gzWSize
 	}
 	if !d.eofile {

@@ -97,22 +97,8 @@ func (d *zlibDeflater) lmInit() {
 }
 
 func (d *zlibDeflater) slideHash() {
-	for n := range d.head {
-		m := int(d.head[n])
-		if m >= zWSize {
-			d.head[n] = uint16(m - zWSize)
-		} else {
-			d.head[n] = 0
-		}
-	}
-	for n := range d.prev {
-		m := int(d.prev[n])
-		if m >= zWSize {
-			d.prev[n] = uint16(m - zWSize)
-		} else {
-			d.prev[n] = 0
-		}
-	}
+	slide(d.head[:])
+	slide(d.prev[:])
 }
 
 func (d *zlibDeflater) fillWindow() {
@@ -178,8 +164,10 @@ func (d *zlibDeflater) longestMatch(curMatch int) int {
 	if d.strstart > zMaxDist {
 		limit = d.strstart - zMaxDist
 	}
-	scanEnd1 := w[scan+bestLen-1]
-	scanEnd := w[scan+bestLen]
+	// The C code compares match[best_len], match[best_len-1], match[0]
+	// and match[1] with the scan bytes; two 16-bit loads test the same.
+	scanStart := le16(w[scan:])
+	scanEnd := le16(w[scan+bestLen-1:])
 	if d.prevLength >= d.goodMatch {
 		chainLength >>= 2
 	}
@@ -188,8 +176,7 @@ func (d *zlibDeflater) longestMatch(curMatch int) int {
 	}
 	for {
 		match := curMatch
-		if w[match+bestLen] == scanEnd && w[match+bestLen-1] == scanEnd1 &&
-			w[match] == w[scan] && w[match+1] == w[scan+1] {
+		if le16(w[match+bestLen-1:]) == scanEnd && le16(w[match:]) == scanStart {
 			l := matchLen(w, scan, match)
 			if l > bestLen {
 				d.matchStart = curMatch
@@ -197,8 +184,7 @@ func (d *zlibDeflater) longestMatch(curMatch int) int {
 				if l >= niceMatch {
 					break
 				}
-				scanEnd1 = w[scan+bestLen-1]
-				scanEnd = w[scan+bestLen]
+				scanEnd = le16(w[scan+bestLen-1:])
 			}
 		}
 		curMatch = int(d.prev[curMatch&zWMask])
