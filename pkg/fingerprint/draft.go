@@ -213,6 +213,9 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 			pkgs = append(pkgs, k.Package)
 			notes = append(notes, fmt.Sprintf("# %s: the tarball names %s; %s", k.Package, k.Evidence, k.Note))
 		case Mismatch:
+			// The tool is still needed; its version is not established.
+			seen[k.Package] = true
+			pkgs = append(pkgs, k.Package)
 			notes = append(notes, fmt.Sprintf("# NOT ESTABLISHED: %s as the tarball has it (%s): %s", k.Package, k.Evidence, k.Note))
 			d.Missing = append(d.Missing, fmt.Sprintf("%s %s is not in %s", k.Package, k.Evidence, best.Env.Name))
 		}
