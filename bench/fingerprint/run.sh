@@ -65,20 +65,19 @@ if [ -z "${VR:-}" ]; then
 	(cd "$root" && go build -o "$VR" ./cmd/verify-release)
 fi
 
-# best_of N CMD...: fastest wall time, largest peak RSS (KiB, single process
-# and process tree) over N runs.
-best_of() {
-	local n=$1 i line wall code rss tree cpu best="" brss=0 btree=0
+# measure_into VAR CMD...: one run; keeps in VAR_t the fastest wall time and
+# in VAR_r, VAR_tr the largest peak RSS (KiB, single process and tree).
+measure_into() {
+	local v=$1 line wall code rss tree
 	shift
-	for ((i = 0; i < n; i++)); do
-		line=$(python3 "$measure" -- "$@")
-		read -r wall code rss tree _ cpu <<<"$line"
-		[ "$code" = 0 ] || die "$* exited $code"
-		if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; fi
-		[ "$rss" -gt "$brss" ] && brss=$rss
-		[ "$tree" -gt "$btree" ] && btree=$tree
-	done
-	echo "$best $brss $btree"
+	line=$(python3 "$measure" -- "$@")
+	read -r wall code rss tree _ <<<"$line"
+	[ "$code" = 0 ] || die "$* exited $code"
+	local t=${v}_t r=${v}_r tr=${v}_tr
+	if [ -z "${!t:-}" ] || awk "BEGIN{exit !($wall < ${!t})}"; then printf -v "$t" '%s' "$wall"; fi
+	[ "$rss" -gt "${!r:-0}" ] && printf -v "$r" '%s' "$rss"
+	[ "$tree" -gt "${!tr:-0}" ] && printf -v "$tr" '%s' "$tree"
+	return 0
 }
 mib() { awk "BEGIN{printf \"%.0f\", $1/1024}"; }
 ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.2f\", $1/$2; else print \"-\" }"; }
@@ -91,15 +90,17 @@ for entry in "${inputs[@]}"; do
 	case $f in *.xz) dc="xz -dc" ;; *.gz) dc="gzip -dc" ;; *) die "$f: unknown compression" ;; esac
 	name=$(basename "$f")
 	tar_mib=$(mib $(( $($dc "$f" | wc -c) / 1024 )))
-	log "$name: $dc"
-	read -r t_dc _ _ <<<"$(best_of "$reps" $dc "$f")"
-	log "$name: verify-release fingerprint"
-	read -r t_fp r_fp tr_fp <<<"$(best_of "$reps" "$VR" fingerprint --offline --no-identify --json "$f")"
-	t_id="-"
-	if [ "$dc" = "gzip -dc" ]; then
-		log "$name: verify-release fingerprint with compressor identification"
-		read -r t_id _ _ <<<"$(best_of "$reps" "$VR" fingerprint --offline --json "$f")"
-	fi
+	# The runs alternate, so a change of load on a shared machine hits both.
+	unset dc_t dc_r dc_tr fp_t fp_r fp_tr id_t id_r id_tr
+	for ((i = 0; i < reps; i++)); do
+		log "$name ($((i + 1))/$reps): $dc, verify-release fingerprint"
+		measure_into dc $dc "$f"
+		measure_into fp "$VR" fingerprint --offline --no-identify --json "$f"
+		if [ "$dc" = "gzip -dc" ]; then
+			measure_into id "$VR" fingerprint --offline --json "$f"
+		fi
+	done
+	t_dc=$dc_t t_fp=$fp_t r_fp=$fp_r tr_fp=$fp_tr t_id=${id_t:--}
 	rows+=("| $name | $(mib $(( $(stat -c %s "$f") / 1024 ))) | $tar_mib | $dc: $t_dc | $t_fp | **$(ratio "$t_fp" "$t_dc")** | $(mib "$r_fp") | $(mib "$tr_fp") | $t_id |")
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -108,7 +109,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "# bench/fingerprint results"
 	echo
 	echo "verify-release $(cd "$root" && git describe --always --dirty 2>/dev/null || echo unknown), $(nproc) CPUs, $(uname -sr)."
-	echo "Load average at start: $load_start; at end: $load_end. Fastest of $reps runs each; the ratio is against the decompressor measured in the same run."
+	echo "Load average at start: $load_start; at end: $load_end. Fastest of $reps runs each, the decompressor and the fingerprint alternating; the ratio is against the decompressor measured in the same run."
 	echo
 	echo "| input | file MiB | tar MiB | decompress s | fingerprint s | ratio | RSS MiB | tree RSS MiB | with identify s |"
 	echo "|---|---|---|---|---|---|---|---|---|"
