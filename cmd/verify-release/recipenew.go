@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
@@ -107,6 +108,9 @@ func runRecipeNew(ctx context.Context, c *cli, args []string) error {
 	name := o.Out
 	if name == "" {
 		name = d.Name + "/" + d.Version + ".toml"
+	} else if want := filepath.Join(d.Name, d.Version+".toml"); !strings.HasSuffix(filepath.Clean(o.Out), string(filepath.Separator)+want) && filepath.Clean(o.Out) != want {
+		return withHint(fmt.Errorf("-o %s: a recipe of %s %s lives at .../%s (recipe check refuses it elsewhere)", o.Out, d.Name, d.Version, want),
+			"write it to -o recipes/"+want)
 	}
 	if _, err := recipe.Parse(name, d.TOML); err != nil {
 		return fmt.Errorf("the drafted recipe does not pass its own check (a bug in recipe new): %w", err)
