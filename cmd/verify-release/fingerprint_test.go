@@ -50,6 +50,7 @@ func TestFingerprintCurl(t *testing.T) {
 			} `json:"candidates"`
 		} `json:"ranking"`
 	}
+	require.NoError(t, validateJSON("fingerprint", []byte(out)), "docs/schema/fingerprint.json")
 	require.NoError(t, json.Unmarshal([]byte(out), &doc))
 	assert.Equal(t, "verify-release/fingerprint/v1", doc.Schema)
 	assert.Equal(t, curlSHA256, doc.Fingerprint.File.SHA256)

@@ -19,6 +19,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/attest"
 	"gitlab.com/verify-release/verify-release/pkg/ci"
 	"gitlab.com/verify-release/verify-release/pkg/compare"
+	"gitlab.com/verify-release/verify-release/pkg/fingerprint"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/sign"
@@ -70,6 +71,10 @@ func schemaDocs() []schemaDoc {
 		{kind: "recipes", id: "verify-release/recipes/v1", typ: reflect.TypeFor[struct {
 			withSchema
 			Recipes []recipe.Entry `json:"recipes"`
+		}]()},
+		{kind: "fingerprint", id: fingerprint.Schema, typ: reflect.TypeFor[struct {
+			withSchema
+			*fingerprint.Report
 		}]()},
 		{kind: "recipe", id: "verify-release/recipe/v1", typ: reflect.TypeFor[recipe.Recipe](), toml: true,
 			extra: map[string]any{"schema": map[string]any{"type": "string"}, "path": map[string]any{"type": "string"}, "sha256": map[string]any{"type": "string"}}},
