@@ -143,6 +143,12 @@ type IdentifyOption func(*identifyOptions)
 type identifyOptions struct {
 	maxUncompressed int64
 	prefix          int64
+	candidates      []Candidate
+}
+
+// WithCandidates runs only cs (default: Candidates()).
+func WithCandidates(cs ...Candidate) IdentifyOption {
+	return func(o *identifyOptions) { o.candidates = cs }
 }
 
 // WithPrefix runs the candidates on the first n uncompressed bytes only
@@ -185,7 +191,10 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 
 	// The published deflate data, read by each lane's comparer.
 	published := io.NewSectionReader(r, int64(h.Len), size-int64(h.Len))
-	cands := Candidates()
+	cands := o.candidates
+	if cands == nil {
+		cands = Candidates()
+	}
 	lanes := make([]*lane, len(cands))
 	var wg sync.WaitGroup
 	for i, c := range cands {

@@ -165,3 +165,14 @@ func TestIdentifyPrefix(t *testing.T) {
 	require.False(t, full.Partial)
 	require.Equal(t, id.Best().Candidate, full.Best().Candidate)
 }
+
+func TestIdentifyWithCandidates(t *testing.T) {
+	file := gnu(t, textLike(400000, 29), WithLevel(9))
+	only := []Candidate{{Compressor: Zlib, Level: 9}, {Compressor: GNU, Level: 9}}
+	id, err := Identify(context.Background(), bytes.NewReader(file), int64(len(file)), WithCandidates(only...))
+	require.NoError(t, err)
+	require.Len(t, id.Matches, 1)
+	require.Equal(t, only[1], id.Matches[0].Candidate)
+	require.Len(t, id.Rejected, 1)
+	require.Equal(t, only[0], id.Rejected[0].Candidate)
+}

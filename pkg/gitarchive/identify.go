@@ -175,7 +175,22 @@ func CompressorMatches(ctx context.Context, published string, methods []string, 
 // and MTIME 0 as gzip -n and git write, the XFL of the level, and nothing
 // after the member.
 func compressorMatches(ctx context.Context, published string, o *options, methods []string, xfl byte) ([]Variant, error) {
-	id, err := deflate.IdentifyFile(ctx, published, deflate.WithMaxUncompressed(o.maxSize))
+	compressor := func(method string) deflate.Compressor {
+		if method == CompressGitInternal {
+			return deflate.Zlib
+		}
+		return deflate.GNU
+	}
+	var cands []deflate.Candidate
+	for _, method := range methods {
+		for _, level := range levelsForXFL(method, xfl) {
+			cands = append(cands, deflate.Candidate{Compressor: compressor(method), Level: level})
+		}
+	}
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	id, err := deflate.IdentifyFile(ctx, published, deflate.WithMaxUncompressed(o.maxSize), deflate.WithCandidates(cands...))
 	if err != nil {
 		return nil, fmt.Errorf("gitarchive: %w", err)
 	}
@@ -191,12 +206,8 @@ func compressorMatches(ctx context.Context, published string, o *options, method
 	}
 	var out []Variant
 	for _, method := range methods {
-		comp := deflate.GNU
-		if method == CompressGitInternal {
-			comp = deflate.Zlib
-		}
 		for _, level := range levelsForXFL(method, xfl) {
-			if !exact[deflate.Candidate{Compressor: comp, Level: level}] {
+			if !exact[deflate.Candidate{Compressor: compressor(method), Level: level}] {
 				continue
 			}
 			v := Variant{Compression: method, Level: level}
