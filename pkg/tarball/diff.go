@@ -56,6 +56,21 @@ type Finding struct {
 	// Diff is a unified diff of text content, possibly truncated.
 	Diff string `json:"diff,omitempty"`
 	Note string `json:"note,omitempty"`
+	// Class is what kind of difference this is (see Class); warnings
+	// have none.
+	Class Class `json:"class,omitempty"`
+	// Stamps are the generator version stamps of a ClassVersionString
+	// content finding.
+	Stamps []Stamp `json:"stamps,omitempty"`
+	// removed and added are the changed lines of a text content finding
+	// whose both sides were read in full (see ChangedLines).
+	removed, added []string
+}
+
+// ChangedLines returns the removed and added lines of a text content
+// finding, and whether they are known (both sides were read in full).
+func (f *Finding) ChangedLines() (removed, added []string, ok bool) {
+	return f.removed, f.added, f.removed != nil || f.added != nil
 }
 
 // FileInfo summarises one compared input.
@@ -93,9 +108,7 @@ func (d *DiffResult) Summary() string {
 		return "identical (same bytes)"
 	}
 	var comp []string
-	counts := map[Kind]int{}
 	for _, f := range d.Findings {
-		counts[f.Kind]++
 		if f.Kind == KindCompression {
 			comp = append(comp, fmt.Sprintf("%s %s -> %s", f.Field, f.Old, f.New))
 		}
@@ -104,12 +117,12 @@ func (d *DiffResult) Summary() string {
 		return "tar streams identical, compression differs: " + strings.Join(comp, ", ")
 	}
 	var parts []string
-	for _, k := range []Kind{KindArchive, KindOnlyInA, KindOnlyInB, KindHeader, KindContent, KindOrder} {
-		if counts[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+	for _, c := range d.ClassCounts() {
+		if c.Class != ClassCompression {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Count, c.Class))
 		}
 	}
-	s := "tar streams differ: " + strings.Join(parts, ", ")
+	s := "tar streams differ: " + strings.Join(parts, " · ")
 	if len(comp) > 0 {
 		s += "; compression differs: " + strings.Join(comp, ", ")
 	}
@@ -508,6 +521,7 @@ func diffSourcesStats(ctx context.Context, a, b source, opts ...Option) (*DiffRe
 			Note: "same headers; different compressor, level or settings"})
 	}
 	sortFindings(fs)
+	classify(fs)
 	res.Findings = fs
 	return res, ls.hashed, nil
 }
@@ -903,7 +917,7 @@ func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map
 		}
 		budget += sa + sb
 		if c, ok := kept[k]; ok {
-			fs[wanted[k].finding].Diff = capLines(string(unifiedDiff("a/"+f.Path, c[0], "b/"+f.Path, c[1])), o.diff.maxDiffLines)
+			setDiff(f, unifiedDiff("a/"+f.Path, c[0], "b/"+f.Path, c[1]), o.diff.maxDiffLines)
 			continue
 		}
 		take[k] = true
@@ -923,10 +937,20 @@ func fillUnifiedDiffs(ctx context.Context, a, b source, fs []Finding, wanted map
 	for k := range take {
 		f := &fs[wanted[k].finding]
 		old, nw := "a/"+f.Path, "b/"+f.Path
-		d := unifiedDiff(old, ca[k].Bytes(), nw, cb[k].Bytes())
-		f.Diff = capLines(string(d), o.diff.maxDiffLines)
+		setDiff(f, unifiedDiff(old, ca[k].Bytes(), nw, cb[k].Bytes()), o.diff.maxDiffLines)
 	}
 	return nil
+}
+
+// setDiff classifies a text content finding from its whole unified diff
+// d and keeps d, capped at maxLines lines, as its Diff.
+func setDiff(f *Finding, d []byte, maxLines int) {
+	f.removed, f.added = changedLines(string(d))
+	if f.removed == nil && f.added == nil {
+		f.removed = []string{}
+	}
+	f.Class, f.Stamps = classifyText(f.removed, f.added)
+	f.Diff = capLines(string(d), maxLines)
 }
 
 // collect returns the content of the members in take, reading s only up

@@ -222,7 +222,7 @@ func TestDiffPaddingBytes(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, res.TarIdentical())
 	require.Len(t, res.Findings, 1)
-	assert.Equal(t, Finding{Kind: KindArchive, Field: "tar bytes", Note: "tar bytes differ outside the compared fields"}, res.Findings[0])
+	assert.Equal(t, Finding{Kind: KindArchive, Field: "tar bytes", Note: "tar bytes differ outside the compared fields", Class: ClassFormat}, res.Findings[0])
 	assert.Empty(t, res.A.TarSHA256, "no tar digest without WithTarSHA256")
 
 	res, err = diffSources(context.Background(), memSource("a", ta), memSource("b", tb), WithTarSHA256())
@@ -289,7 +289,7 @@ func TestDiffResizedOnePass(t *testing.T) {
 	res, err := diffSources(context.Background(), src("a", ta), src("b", tb))
 	require.NoError(t, err)
 	require.Len(t, res.Findings, 2)
-	assert.Equal(t, Finding{Kind: KindHeader, Path: "p/a.txt", Field: "size", Old: "12", New: "14"}, res.Findings[0])
+	assert.Equal(t, Finding{Kind: KindHeader, Path: "p/a.txt", Field: "size", Old: "12", New: "14", Class: ClassContent}, res.Findings[0])
 	f := res.Findings[1]
 	assert.Equal(t, KindContent, f.Kind)
 	assert.Equal(t, "size 12 sha256 "+sha256Hex(t, "one\na\nthree\n"), f.Old)

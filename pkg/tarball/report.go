@@ -18,15 +18,17 @@ const JSONSchema = "verify-release/diff/v2"
 
 // JSONReport is the document WriteJSON writes (docs/diff-json.md).
 type JSONReport struct {
-	Schema       string    `json:"schema"`
-	Version      int       `json:"version"`
-	Identical    bool      `json:"identical"`
-	TarIdentical bool      `json:"tar_identical"`
-	Summary      string    `json:"summary"`
-	A            FileInfo  `json:"a"`
-	B            FileInfo  `json:"b"`
-	Findings     []Finding `json:"findings"`
-	Warnings     []Finding `json:"warnings"`
+	Schema       string       `json:"schema"`
+	Version      int          `json:"version"`
+	Identical    bool         `json:"identical"`
+	TarIdentical bool         `json:"tar_identical"`
+	Summary      string       `json:"summary"`
+	Classes      []ClassCount `json:"classes"`
+	Hints        []Hint       `json:"hints"`
+	A            FileInfo     `json:"a"`
+	B            FileInfo     `json:"b"`
+	Findings     []Finding    `json:"findings"`
+	Warnings     []Finding    `json:"warnings"`
 }
 
 // WriteJSON writes the result as one JSON document (docs/diff-json.md).
@@ -35,7 +37,7 @@ type JSONReport struct {
 // two-space indentation.
 func (d *DiffResult) WriteJSON(w io.Writer) error {
 	rep := JSONReport{Schema: JSONSchema, Version: JSONVersion, Identical: d.Identical(), TarIdentical: d.TarIdentical(),
-		Summary: d.Summary(), A: d.A, B: d.B, Findings: []Finding{}, Warnings: []Finding{}}
+		Summary: d.Summary(), Classes: d.ClassCounts(), Hints: d.Hints(), A: d.A, B: d.B, Findings: []Finding{}, Warnings: []Finding{}}
 	for _, f := range []*FileInfo{&rep.A, &rep.B} {
 		if f.Formats == nil {
 			f.Formats = []string{}
@@ -137,13 +139,20 @@ func (d *DiffResult) WriteText(w io.Writer) error {
 	}
 	for _, fs := range [][]Finding{d.Findings, d.Warnings} {
 		for _, f := range fs {
-			fmt.Fprintf(b, "%-12s %s\n", f.Kind, f.describe())
+			if f.Class != "" {
+				fmt.Fprintf(b, "%-12s %-14s %s\n", f.Kind, f.Class, f.describe())
+			} else {
+				fmt.Fprintf(b, "%-12s %s\n", f.Kind, f.describe())
+			}
 			if f.Diff != "" {
 				for _, l := range strings.SplitAfter(strings.TrimSuffix(f.Diff, "\n"), "\n") {
 					b.WriteString("    " + strings.TrimSuffix(l, "\n") + "\n")
 				}
 			}
 		}
+	}
+	for _, h := range d.Hints() {
+		fmt.Fprintf(b, "hint: %s\n", h.Text)
 	}
 	return b.Flush()
 }
@@ -153,7 +162,7 @@ func (d *DiffResult) WriteMarkdown(w io.Writer) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	fmt.Fprintf(b, "## Tarball diff\n\n- A: `%s`\n- B: `%s`\n\n**%s**\n", fileLine(d.A), fileLine(d.B), mdEscape(d.Summary()))
 	if len(d.Findings) > 0 || len(d.Warnings) > 0 {
-		b.WriteString("\n| kind | path | field | old | new | note |\n|---|---|---|---|---|---|\n")
+		b.WriteString("\n| kind | class | path | field | old | new | note |\n|---|---|---|---|---|---|---|\n")
 	}
 	for _, fs := range [][]Finding{d.Findings, d.Warnings} {
 		for _, f := range fs {
@@ -165,8 +174,11 @@ func (d *DiffResult) WriteMarkdown(w io.Writer) error {
 			if f.Side != "" {
 				field = fmt.Sprintf("%s (%s)", field, f.Side)
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", f.Kind, mdCode(p), mdEscape(field), mdCode(f.Old), mdCode(f.New), mdEscape(f.Note))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", f.Kind, f.Class, mdCode(p), mdEscape(field), mdCode(f.Old), mdCode(f.New), mdEscape(f.Note))
 		}
+	}
+	for _, h := range d.Hints() {
+		fmt.Fprintf(b, "\n- hint: %s", mdEscape(h.Text))
 	}
 	for _, f := range d.Findings {
 		if f.Diff == "" {

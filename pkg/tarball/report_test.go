@@ -16,7 +16,7 @@ import (
 // piece; WriteJSON streams the findings and must produce the same bytes.
 func referenceJSON(t *testing.T, d *DiffResult) string {
 	rep := JSONReport{Schema: JSONSchema, Version: JSONVersion, Identical: d.Identical(), TarIdentical: d.TarIdentical(),
-		Summary: d.Summary(), A: d.A, B: d.B, Findings: d.Findings, Warnings: d.Warnings}
+		Summary: d.Summary(), Classes: d.ClassCounts(), Hints: d.Hints(), A: d.A, B: d.B, Findings: d.Findings, Warnings: d.Warnings}
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}
