@@ -16,6 +16,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/runner"
 	"gitlab.com/verify-release/verify-release/pkg/sign"
 	"gitlab.com/verify-release/verify-release/pkg/source"
+	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
 
 func init() {
@@ -44,8 +45,14 @@ Examples:
   verify-release libntlm 1.8 --backend host --published /srv/mirror/libntlm --json
   verify-release libntlm 1.8 --out results/ --junit results/junit.xml --sign-key ci.key
 
-Exit codes: 0 every artifact reproduced, 1 a mismatch (or a rejected upstream
-signature, or a moved tag), 2 error, 130 interrupted.
+Verdicts: REPRODUCED (same bytes), EQUIVALENT (every difference accepted:
+archive metadata and compression by policy, anything else by a recipe
+[[accept]] entry with its reason; see docs/recipes.md), MISMATCH (the
+verdict DIFFERENT). An [[accept]] entry that accepts nothing is an error.
+
+Exit codes: 0 every artifact reproduced or equivalent, 1 a mismatch (or a
+rejected upstream signature, or a moved tag; with --strict also an
+equivalent artifact), 2 error (also a stale [[accept]] entry), 130 interrupted.
 `
 
 type runOptions struct {
@@ -64,6 +71,7 @@ type runOptions struct {
 	asJSON        bool
 	quiet         bool
 	maxDiffLines  int
+	strict        bool
 	allowExpired  bool
 	localGit      bool
 	reportFile    string
@@ -88,6 +96,7 @@ func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
 	fs.StringVar(&o.reportFile, "report", "", "also write report.json to `FILE`")
 	fs.BoolVar(&o.quiet, "quiet", false, "do not stream build logs and progress to stderr")
 	fs.IntVar(&o.maxDiffLines, "max-diff-lines", 0, "cap unified diffs of text members at `N` lines (default 200)")
+	fs.BoolVar(&o.strict, "strict", false, "exit 1 for an EQUIVALENT result too (differences accepted by the recipe or by the metadata policy)")
 	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "accept a good upstream signature from a key that had expired when it signed")
 	fs.BoolVar(&o.localGit, "allow-local-git", false, "accept a recipe whose git URL is a local path")
 	fs.Var(&o.artifacts, "artifact", "only re-create this artifact (repeatable), e.g. src or dist")
@@ -272,7 +281,7 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 		return runHint(r, runErr)
 	}
 	hints := signatureHints(r, rep)
-	if rep.Result != report.Reproduced {
+	if rep.Result != report.Reproduced && (rep.Result != report.Equivalent || o.strict) {
 		return withHint(&runFailed{rep: rep}, hints...)
 	}
 	for _, h := range hints {
@@ -388,7 +397,7 @@ func printSummary(w io.Writer, rep *report.Report) {
 		switch a.Status {
 		case report.Reproduced:
 			fmt.Fprintf(w, "           sha256 %s\n", a.Actual)
-		case report.Mismatch:
+		case report.Mismatch, report.Equivalent:
 			fmt.Fprintf(w, "           expected sha256 %s\n           got      sha256 %s\n", a.Expected, a.Actual)
 		}
 		if a.Error != "" {
@@ -408,6 +417,15 @@ func printSummary(w io.Writer, rep *report.Report) {
 					break
 				}
 				fmt.Fprintf(w, "             %s\n", m)
+			}
+			for _, h := range a.Diff.Hints {
+				fmt.Fprintf(w, "           hint: %s\n", h)
+			}
+		}
+		if v := a.Verdict; v != nil && v.Status != verdict.Reproduced {
+			fmt.Fprintf(w, "           verdict: %s\n", v.Summary())
+			for _, l := range v.Lines() {
+				fmt.Fprintf(w, "             %s\n", l)
 			}
 		}
 		if s := a.Signature; s != nil {

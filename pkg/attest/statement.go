@@ -26,6 +26,9 @@ const (
 	slsaVersion          = "1.0"
 	levelReproducedSrc   = "VERIFY_RELEASE_REPRODUCED_SRC"
 	levelReproducedDist  = "VERIFY_RELEASE_REPRODUCED_DIST"
+	levelEquivalentSrc   = "VERIFY_RELEASE_EQUIVALENT_SRC"
+	levelEquivalentDist  = "VERIFY_RELEASE_EQUIVALENT_DIST"
+	annotationAccepted   = "accepted_differences"
 	levelSignature       = "VERIFY_RELEASE_SIGNATURE"
 	levelRecipeDigest    = "VERIFY_RELEASE_RECIPE_DIGEST"
 	annotationToolPrefix = "tool:"
@@ -61,6 +64,23 @@ type Artifact struct {
 	Rebuilt string
 	// Reproduced reports that the re-created file is byte-identical.
 	Reproduced bool
+	// Equivalent reports that the re-created file differs but every
+	// difference is accepted; Accepted lists them with their reasons.
+	Equivalent bool
+	Accepted   []AcceptedDifference
+}
+
+// AcceptedDifference is one difference of an EQUIVALENT artifact and the
+// reason it was accepted; it is recorded in the summary's policy
+// annotations ("accepted_differences").
+type AcceptedDifference struct {
+	Artifact string `json:"artifact"`
+	Member   string `json:"member,omitempty"`
+	Class    string `json:"class"`
+	// Rule is the 1-based [[accept]] entry; 0 for the metadata policy.
+	Rule   int    `json:"rule,omitempty"`
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
 }
 
 // Signature is the upstream signature check of the published files.
@@ -107,7 +127,7 @@ func (r *Run) Passed() bool {
 		return false
 	}
 	for _, a := range r.Artifacts {
-		if !a.Reproduced || a.SHA256 == "" || (a.Expected != "" && !strings.EqualFold(a.Expected, a.SHA256)) {
+		if !(a.Reproduced || a.Equivalent) || a.SHA256 == "" || (a.Expected != "" && !strings.EqualFold(a.Expected, a.SHA256)) {
 			return false
 		}
 	}
@@ -121,20 +141,30 @@ func (r *Run) Levels() []string {
 	for _, a := range r.Artifacts {
 		kinds[a.Kind] = append(kinds[a.Kind], a)
 	}
-	all := func(as []Artifact) bool {
+	all := func(as []Artifact, ok func(Artifact) bool) bool {
 		for _, a := range as {
-			if !a.Reproduced {
+			if !ok(a) {
 				return false
 			}
 		}
 		return len(as) > 0
 	}
+	reproduced := func(a Artifact) bool { return a.Reproduced }
+	equivalent := func(a Artifact) bool { return a.Reproduced || a.Equivalent }
 	levels := []string{}
-	if all(kinds[KindSrc]) {
-		levels = append(levels, levelReproducedSrc)
-	}
-	if all(kinds[KindDist]) {
-		levels = append(levels, levelReproducedDist)
+	for _, k := range []struct {
+		kind                   Kind
+		reproduced, equivalent string
+	}{{KindSrc, levelReproducedSrc, levelEquivalentSrc}, {KindDist, levelReproducedDist, levelEquivalentDist}} {
+		switch {
+		case all(kinds[k.kind], reproduced):
+			levels = append(levels, k.reproduced)
+		case all(kinds[k.kind], equivalent):
+			// A custom level: the published bytes are the re-created
+			// ones up to the accepted differences listed in the policy
+			// annotations.
+			levels = append(levels, k.equivalent)
+		}
 	}
 	if r.Signature != nil && r.Signature.Verified {
 		levels = append(levels, levelSignature)
@@ -238,7 +268,7 @@ func VerificationSummary(run *Run) (*Statement, error) {
 		Verifier:           verifier(run),
 		TimeVerified:       run.TimeVerified.UTC().Format(time.RFC3339),
 		ResourceURI:        run.PublishedURL,
-		Policy:             ResourceDescriptor{URI: run.RecipePath, Digest: map[string]string{"sha256": run.RecipeSHA256}},
+		Policy:             policy(run),
 		InputAttestations:  run.InputAttestations,
 		VerificationResult: result,
 		VerifiedLevels:     run.Levels(),
@@ -246,6 +276,22 @@ func VerificationSummary(run *Run) (*Statement, error) {
 		SLSAVersion:        slsaVersion,
 	}
 	return newStatement(subjects, PredicateVSA, p)
+}
+
+// policy names the recipe; the accepted differences of equivalent
+// artifacts are its annotations.
+func policy(run *Run) ResourceDescriptor {
+	p := ResourceDescriptor{URI: run.RecipePath, Digest: map[string]string{"sha256": run.RecipeSHA256}}
+	var acc []AcceptedDifference
+	for _, a := range run.Artifacts {
+		if a.Equivalent {
+			acc = append(acc, a.Accepted...)
+		}
+	}
+	if len(acc) > 0 {
+		p.Annotations = map[string]any{annotationAccepted: acc}
+	}
+	return p
 }
 
 func verifier(run *Run) Verifier {

@@ -19,6 +19,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/attest"
 	"gitlab.com/verify-release/verify-release/pkg/report"
+	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
 
 // ErrDuplicateReport is matched when two report.json files are for the
@@ -132,6 +133,10 @@ type Row struct {
 	// Detail is the reason: the error, the diff summary, why an artifact
 	// was skipped or a report is missing.
 	Detail string `json:"detail,omitempty"`
+	// Verdict lists an equivalent or differing artifact's accepted
+	// differences with their reasons, and those not accepted
+	// (verdict.Verdict.Lines).
+	Verdict []string `json:"verdict,omitempty"`
 	// Diff, Report, Log and Checksums (SHA256SUMS) are links relative to
 	// the page ("" if none); Attestations the in-toto statements and
 	// their signatures.
@@ -145,7 +150,7 @@ type Row struct {
 // failed reports whether a row's result is a failure (shown first).
 func failed(result string) bool {
 	switch result {
-	case string(report.Reproduced), string(report.Skipped):
+	case string(report.Reproduced), string(report.Equivalent), string(report.Skipped):
 		return false
 	}
 	return true
@@ -155,7 +160,7 @@ func failed(result string) bool {
 // reproduced.
 func rank(result string) int {
 	switch result {
-	case string(report.Reproduced):
+	case string(report.Reproduced), string(report.Equivalent):
 		return 2
 	case string(report.Skipped):
 		return 1
@@ -191,6 +196,10 @@ func (r *Results) Rows() []Row {
 				row.Detail = a.Reason
 			case a.Status == report.Skipped:
 				row.Detail = "not attempted in this run"
+			}
+			if v := a.Verdict; v != nil && v.Status != verdict.Reproduced && a.Error == "" {
+				row.Detail = v.Summary()
+				row.Verdict = v.Lines()
 			}
 			if a.Diff != nil && a.Diff.File != "" && safeName(a.Diff.File) && fileExists(filepath.Join(e.Dir, a.Diff.File)) {
 				row.Diff = base + "/" + a.Diff.File
@@ -249,13 +258,18 @@ func (r *Results) Counts() map[string]int {
 	return c
 }
 
-// OK reports whether every recipe reproduced and none is missing.
+// passed reports whether a run's result verifies the release: reproduced,
+// or equivalent (every difference accepted, with its reason).
+func passed(s report.Status) bool { return s == report.Reproduced || s == report.Equivalent }
+
+// OK reports whether every recipe reproduced (or is equivalent) and none
+// is missing.
 func (r *Results) OK() bool {
 	if len(r.Missing) > 0 {
 		return false
 	}
 	for _, e := range r.Entries {
-		if e.Report.Result != report.Reproduced {
+		if !passed(e.Report.Result) {
 			return false
 		}
 	}
@@ -295,6 +309,15 @@ const (
 func (r *Results) Verdict() (verdict, reason string) {
 	total := len(r.Entries) + len(r.Missing)
 	if r.OK() {
+		equivalent := 0
+		for _, e := range r.Entries {
+			if e.Report.Result == report.Equivalent {
+				equivalent++
+			}
+		}
+		if equivalent > 0 {
+			return Verified, fmt.Sprintf("every recipe reproduced or is equivalent (%d of %d, %d equivalent: see the accepted differences)", total, total, equivalent)
+		}
 		return Verified, fmt.Sprintf("every recipe reproduced (%d of %d)", total, total)
 	}
 	if total == 0 {
@@ -302,7 +325,7 @@ func (r *Results) Verdict() (verdict, reason string) {
 	}
 	bad := len(r.Missing)
 	for _, e := range r.Entries {
-		if e.Report.Result != report.Reproduced {
+		if !passed(e.Report.Result) {
 			bad++
 		}
 	}
@@ -381,7 +404,7 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "| **%s %s** | %s | %s | %s | %s | %s |\n",
 			statusIcon(row.Result), mdEscape(row.Result), mdEscape(row.Project), mdEscape(row.Version), mdEscape(row.Artifact),
-			mdEscape(row.Detail), strings.Join(links, " "))
+			mdEscape(strings.Join(append([]string{row.Detail}, row.Verdict...), "; ")), strings.Join(links, " "))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -393,6 +416,8 @@ func statusIcon(result string) string {
 	switch result {
 	case string(report.Reproduced), Verified:
 		return "✔"
+	case string(report.Equivalent):
+		return "≈"
 	case string(report.Mismatch), NotVerified:
 		return "✘"
 	case string(report.Rejected):
@@ -473,6 +498,8 @@ table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #d0d7de; padding: 0.35em 0.6em; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 0.1em 0.5em; border-radius: 4px; font-weight: bold; white-space: nowrap; }
 .badge.REPRODUCED { background: #dafbe1; color: #116329; }
+.badge.EQUIVALENT { background: #eef9d8; color: #3d5c00; }
+td ul { margin: 0.3em 0 0 1.2em; padding: 0; }
 .badge.MISMATCH { background: #ffebe9; color: #a40e26; }
 .badge.SIGNATURE_REJECTED { background: #fbefff; color: #6e40c9; }
 .badge.ERROR { background: #fff1e5; color: #953800; }
@@ -524,11 +551,25 @@ func (r *Results) WriteHTML(w io.Writer) error {
 		fmt.Fprintf(&b, "<tr><td class=\"result\"><span class=\"badge %s\">%s %s</span></td><td data-label=\"project\">%s</td><td data-label=\"version\">%s</td><td data-label=\"artifact\">%s</td><td data-label=\"details\">%s</td><td class=\"links\" data-label=\"links\">%s</td></tr>\n",
 			html.EscapeString(cssClass(row.Result)), statusIcon(row.Result), html.EscapeString(row.Result),
 			html.EscapeString(row.Project), html.EscapeString(row.Version), html.EscapeString(row.Artifact),
-			html.EscapeString(row.Detail), strings.Join(links, " "))
+			html.EscapeString(row.Detail)+verdictList(row.Verdict), strings.Join(links, " "))
 	}
 	b.WriteString("</tbody>\n</table>\n</body>\n</html>\n")
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// verdictList is the accepted differences as an HTML list ("" if none).
+func verdictList(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("<ul>")
+	for _, l := range lines {
+		b.WriteString("<li>" + html.EscapeString(l) + "</li>")
+	}
+	b.WriteString("</ul>")
+	return b.String()
 }
 
 func cssClass(result string) string {

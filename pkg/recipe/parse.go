@@ -185,6 +185,61 @@ func (v *validator) recipe(r *Recipe) {
 	if r.Signature != nil {
 		v.signature(r, r.Signature)
 	}
+	v.list("accept", len(r.Accept))
+	for i := range r.Accept {
+		v.accept(r, i, &r.Accept[i])
+	}
+}
+
+func (v *validator) accept(r *Recipe, i int, a *Accept) {
+	key := fmt.Sprintf("accept[%d]", i)
+	if a.Artifact != "" && r.Artifacts[a.Artifact] == nil {
+		v.errorf(key+".artifact", "%q is not an artifact of this recipe", a.Artifact)
+	}
+	if v.required(key+".member", a.Member) {
+		if _, err := path.Match(a.Member, ""); err != nil {
+			v.errorf(key+".member", "%q is not a valid glob: %v", a.Member, err)
+		}
+	}
+	if strings.TrimSpace(a.Reason) == "" {
+		v.errorf(key+".reason", "required key is missing: say why this difference is harmless")
+	}
+	n := 0
+	for _, set := range []bool{a.Class != "", a.Line != "", a.Substitution()} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		v.errorf(key, "needs exactly one of class, line, or old and new (a substitution)")
+	}
+	if a.Class != "" {
+		known := false
+		for _, c := range AcceptClasses {
+			known = known || c == a.Class
+		}
+		switch {
+		case !known:
+			v.errorf(key+".class", "%q is not a difference class (%s)", a.Class, strings.Join(AcceptClasses, ", "))
+		case a.Class == "content" && strings.ContainsAny(a.Member, `*?[\`):
+			v.errorf(key+".class", "content differences can be accepted only for a named member, not the glob %q", a.Member)
+		}
+	}
+	if a.Line != "" {
+		if _, err := regexp.Compile(a.Line); err != nil {
+			v.errorf(key+".line", "%q is not a valid regular expression: %v", a.Line, err)
+		}
+	}
+	if a.Substitution() {
+		switch {
+		case a.Old == "" || a.New == "":
+			v.errorf(key, "a substitution needs both old and new")
+		case a.Old == a.New:
+			v.errorf(key+".new", "is the same as old")
+		case strings.ContainsAny(a.Member, `*?[\`):
+			v.errorf(key+".member", "a substitution names one member, not the glob %q", a.Member)
+		}
+	}
 }
 
 func (v *validator) source(s *Source) {

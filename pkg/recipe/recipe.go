@@ -53,6 +53,9 @@ type Recipe struct {
 	Inputs    []Input              `toml:"inputs,omitempty"`
 	Artifacts map[string]*Artifact `toml:"artifacts"`
 	Signature *Signature           `toml:"signature,omitempty"`
+	// Accept lists the differences from the published artifacts that are
+	// accepted, each with its reason ([[accept]], see docs/recipes.md).
+	Accept []Accept `toml:"accept,omitempty"`
 
 	// Path is the file the recipe was read from ("" when parsed from
 	// memory); SHA256 is the hex digest of its bytes.
@@ -146,6 +149,35 @@ type Artifact struct {
 	// SignatureURL overrides URL + signature.suffix.
 	SignatureURL string `toml:"signature_url,omitempty"`
 }
+
+// Accept is one accepted difference: the members it covers (a path.Match
+// glob), what it accepts (exactly one of Class, Line, or a substitution
+// Old -> New) and why.
+type Accept struct {
+	// Artifact limits the entry to one artifact (default: every artifact).
+	Artifact string `toml:"artifact,omitempty"`
+	// Member is a path.Match glob over member paths; a Class of "content"
+	// needs a literal member path.
+	Member string `toml:"member"`
+	// Class accepts every difference of that class in the members.
+	Class string `toml:"class,omitempty"`
+	// Line is a regular expression (RE2) that every removed and added line
+	// of a member's content difference must match.
+	Line string `toml:"line,omitempty"`
+	// Old and New declare a substitution: the published member is the
+	// re-created one with every Old replaced by New.
+	Old string `toml:"old,omitempty"`
+	New string `toml:"new,omitempty"`
+	// Reason is a sentence saying why the difference is harmless.
+	Reason string `toml:"reason"`
+}
+
+// Substitution reports whether the entry declares a substitution.
+func (a *Accept) Substitution() bool { return a.Old != "" || a.New != "" }
+
+// AcceptClasses are the difference classes an [[accept]] entry may name
+// (pkg/tarball's classes; a verdict test keeps the lists equal).
+var AcceptClasses = []string{"content", "version-string", "whitespace", "mtime", "owner", "mode", "order", "format", "compression"}
 
 // Signature says how the published artifacts are signed upstream.
 type Signature struct {

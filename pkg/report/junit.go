@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
 
 // JUnit XML (the subset GitLab's artifacts:reports:junit reads, which is
@@ -120,7 +122,9 @@ func junitSuiteOf(r *Report) (junitSuite, float64) {
 		total += a.Seconds
 		out := artifactDetails(&a)
 		switch a.Status {
-		case Reproduced:
+		case Reproduced, Equivalent:
+			// EQUIVALENT passes; its accepted differences and their
+			// reasons are in the case's system-out.
 		case Skipped:
 			c.Skipped = &junitSkipped{Message: firstLine(a.Error)}
 			s.Skipped++
@@ -204,6 +208,12 @@ func artifactDetails(a *Artifact) string {
 			for _, m := range d.Members {
 				fmt.Fprintf(&b, "  %s\n", m)
 			}
+		}
+	}
+	if v := a.Verdict; v != nil && v.Status != verdict.Reproduced {
+		fmt.Fprintf(&b, "verdict: %s\n", v.Summary())
+		for _, l := range v.Lines() {
+			fmt.Fprintf(&b, "  %s\n", l)
 		}
 	}
 	if s := a.Signature; s != nil {

@@ -7,6 +7,9 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
+	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
 
 // SchemaVersion names the report.json schema written by this package
@@ -20,7 +23,12 @@ type Status string
 const (
 	// Reproduced: the re-created artifact has the expected sha256.
 	Reproduced Status = "REPRODUCED"
-	// Mismatch: the artifact was re-created but its bytes differ.
+	// Equivalent: the bytes differ, but every difference is accepted (by
+	// a recipe's [[accept]] entry, with its reason, or because it is
+	// archive metadata or compression); see Artifact.Verdict.
+	Equivalent Status = "EQUIVALENT"
+	// Mismatch: the artifact was re-created but its bytes differ (the
+	// verdict DIFFERENT).
 	Mismatch Status = "MISMATCH"
 	// Error: the artifact could not be re-created (or the run failed).
 	Error Status = "ERROR"
@@ -39,9 +47,10 @@ type Report struct {
 	Source    Source     `json:"source"`
 	Env       *Env       `json:"env,omitempty"`
 	Artifacts []Artifact `json:"artifacts"`
-	// Result is REPRODUCED when every attempted artifact reproduced, ERROR
-	// when the run or any artifact failed with an error, else MISMATCH
-	// (some artifact did not reproduce or its signature was rejected).
+	// Result is REPRODUCED when every attempted artifact reproduced,
+	// EQUIVALENT when every one reproduced or is equivalent, ERROR when
+	// the run or any artifact failed with an error, else MISMATCH (some
+	// artifact differs or its signature was rejected).
 	Result Status `json:"result"`
 	// Error is a run-level failure (moved tag, tool pin mismatch, ...).
 	Error string `json:"error,omitempty"`
@@ -108,8 +117,12 @@ type Artifact struct {
 	Output    string     `json:"output,omitempty"`
 	Published *Published `json:"published,omitempty"`
 	Diff      *Diff      `json:"diff,omitempty"`
-	Signature *Signature `json:"signature,omitempty"`
-	Seconds   float64    `json:"seconds"`
+	// Verdict is REPRODUCED, EQUIVALENT or DIFFERENT with every accepted
+	// difference and its reason; absent when there was nothing to judge
+	// (no published copy, an error).
+	Verdict   *verdict.Verdict `json:"verdict,omitempty"`
+	Signature *Signature       `json:"signature,omitempty"`
+	Seconds   float64          `json:"seconds"`
 }
 
 // Published is the published copy used for the diff and the signature.
@@ -129,6 +142,11 @@ type Diff struct {
 	Members []string `json:"members"`
 	// Summary is a one-line description.
 	Summary string `json:"summary"`
+	// Classes counts the differences per class, content first.
+	Classes []tarball.ClassCount `json:"classes,omitempty"`
+	// Hints name the generator versions on both sides when version
+	// stamps differ.
+	Hints []string `json:"hints,omitempty"`
 }
 
 // NotChecked is the Signature.Status of a signature that could not be
@@ -190,6 +208,10 @@ func (r *Report) Finish() {
 			return
 		case Mismatch, Rejected:
 			r.Result = Mismatch
+		case Equivalent:
+			if r.Result == Reproduced {
+				r.Result = Equivalent
+			}
 		}
 	}
 }

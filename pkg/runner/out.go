@@ -100,6 +100,8 @@ func (x *run) statements() (*attest.Statement, *attest.Statement) {
 		in.Artifacts = append(in.Artifacts, attest.Artifact{
 			Name: a.File, Kind: kind, SHA256: pub, Expected: a.Expected, Rebuilt: a.Actual,
 			Reproduced: a.Status == report.Reproduced,
+			Equivalent: a.Status == report.Equivalent,
+			Accepted:   acceptedDifferences(a),
 		})
 		if s := a.Signature; s != nil {
 			signed = true
@@ -121,6 +123,31 @@ func (x *run) statements() (*attest.Statement, *attest.Statement) {
 		return summary, nil
 	}
 	return summary, provenance
+}
+
+// acceptedDifferences groups an equivalent artifact's accepted
+// differences by member, class and reason for the verification summary.
+func acceptedDifferences(a report.Artifact) []attest.AcceptedDifference {
+	if a.Status != report.Equivalent || a.Verdict == nil {
+		return nil
+	}
+	var out []attest.AcceptedDifference
+	index := map[string]int{}
+	for _, d := range a.Verdict.Accepted {
+		member := d.Path
+		if d.Rule == 0 {
+			member = "" // the metadata policy: counted per class
+		}
+		k := fmt.Sprintf("%s\x00%s\x00%d", member, d.Class, d.Rule)
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, attest.AcceptedDifference{Artifact: a.Name, Member: member, Class: string(d.Class), Rule: d.Rule, Reason: d.Reason})
+		}
+		out[i].Count++
+	}
+	return out
 }
 
 // recipePolicyPath names the recipe in the policy URI: recipes/NAME/VERSION.toml.

@@ -9,6 +9,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/tarball"
+	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
 
 // diffPublished fetches the published copy of a and records the
@@ -39,8 +40,12 @@ func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact
 		ra.Diff = &report.Diff{Summary: "diff failed: " + err.Error(), Members: []string{}}
 		return
 	}
-	d := &report.Diff{Summary: res.Summary(), Members: diffMembers(res)}
+	d := &report.Diff{Summary: res.Summary(), Members: diffMembers(res), Classes: res.ClassCounts()}
+	for _, h := range res.Hints() {
+		d.Hints = append(d.Hints, h.Text)
+	}
 	ra.Diff = d
+	x.judge(name, res, ra)
 	if x.o.diffOut != nil {
 		if err := res.WriteText(x.o.diffOut); err != nil {
 			x.warn("artifact %s: writing the diff: %v", name, err)
@@ -52,6 +57,29 @@ func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact
 			x.warn("artifact %s: %v", name, err)
 		}
 	}
+}
+
+// judge records the verdict on a diffed artifact and which [[accept]]
+// entries it used.
+func (x *run) judge(name string, res *tarball.DiffResult, ra *report.Artifact) {
+	rules := verdict.Rules(x.r, name)
+	v, err := verdict.Evaluate(res, x.r.Accept, rules)
+	if err != nil {
+		x.warn("artifact %s: %v", name, err)
+		return
+	}
+	x.judged(rules, v)
+	ra.Verdict = v
+	if v.Status == verdict.Equivalent && ra.Status == report.Mismatch {
+		ra.Status = report.Equivalent
+	}
+	x.event(name, "verdict", "%s", v.Summary())
+}
+
+// judged records a verdict for the stale-policy check at the end of the run.
+func (x *run) judged(rules []int, v *verdict.Verdict) {
+	x.evaluated = append(x.evaluated, rules...)
+	x.verdicts = append(x.verdicts, v)
 }
 
 // diffMembers lists the member paths with findings, sorted and unique.

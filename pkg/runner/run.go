@@ -18,6 +18,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/source"
+	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
 
 var (
@@ -97,6 +98,10 @@ type run struct {
 	outputs map[string]string
 	// releases unlock the cache entries (git mirrors) the run uses.
 	releases []func()
+	// evaluated are the [[accept]] entries (1-based) judged against some
+	// artifact; verdicts the verdicts that judged them.
+	evaluated []int
+	verdicts  []*verdict.Verdict
 }
 
 func (x *run) event(artifact, step, format string, args ...any) {
@@ -194,7 +199,16 @@ func (x *run) do(ctx context.Context) error {
 		ra.Seconds = time.Since(start).Round(time.Millisecond).Seconds()
 		x.rep.Artifacts = append(x.rep.Artifacts, ra)
 	}
-	return nil
+	// An [[accept]] entry that accepted nothing in the artifacts it was
+	// judged against is a stale policy.
+	return verdict.Stale(x.r.Accept, unique(x.evaluated), x.verdicts)
+}
+
+// unique returns the sorted distinct values of xs.
+func unique(xs []int) []int {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // prepareSource mirrors the upstream repository (or uses --repo) and
@@ -246,6 +260,8 @@ func (x *run) compare(ctx context.Context, name string, a *recipe.Artifact, out 
 	ok := s256 == a.SHA256 && (a.SHA512 == "" || s512 == a.SHA512)
 	if ok {
 		ra.Status = report.Reproduced
+		ra.Verdict = &verdict.Verdict{Status: verdict.Reproduced, Accepted: []verdict.Difference{}, Unaccepted: []verdict.Difference{}}
+		x.judged(verdict.Rules(x.r, name), ra.Verdict)
 		x.event(name, "result", "REPRODUCED %s sha256 %s", a.File, s256)
 	} else {
 		ra.Status = report.Mismatch

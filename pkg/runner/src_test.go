@@ -18,6 +18,8 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/runner"
 	"gitlab.com/verify-release/verify-release/pkg/source"
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
+	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
 
 // sh runs a shell command line (the documented, independent path) and
@@ -136,6 +138,70 @@ sha256sum `+pub+`/demo-1.0-src.tar.gz | cut -c1-64`)
 	assert.Equal(t, sha, a.Published.SHA256)
 }
 
+// A published copy whose configure.ac was changed after git archive (and
+// appended, so it is also out of order): DIFFERENT without an [[accept]]
+// entry; EQUIVALENT with one naming the member, its reason in report.json,
+// the JUnit case and the verification summary; a stale entry is an error.
+func TestSrcAcceptedDifference(t *testing.T) {
+	repo, commit := demoRepo(t)
+	pub := t.TempDir()
+	sha := sh(t, repo, `git archive --format=tar --prefix=demo-v1.0/ v1.0 > `+pub+`/clean.tar
+mkdir -p `+pub+`/x && cd `+pub+`/x && tar xf ../clean.tar
+printf 'AC_INIT([demo],[1.0])\nAM_INIT_AUTOMAKE([foreign])\nAC_OUTPUT\n' > demo-v1.0/configure.ac
+cp ../clean.tar ../t.tar
+tar --delete -f ../t.tar demo-v1.0/configure.ac
+tar --owner=root --group=root --numeric-owner --mtime=@1713002400 --format=ustar -rf ../t.tar demo-v1.0/configure.ac
+gzip -cn ../t.tar > `+pub+`/demo-1.0-src.tar.gz
+sha256sum `+pub+`/demo-1.0-src.tar.gz | cut -c1-64`)
+	const reason = "upstream edited configure.ac in the release tarball after tagging (test)"
+	withAccept := func(extra string) *recipe.Recipe {
+		r := srcRecipe(t, repo, commit, sha)
+		r.Accept = append(r.Accept, recipe.Accept{Member: "demo-v1.0/configure.ac", Class: "content", Reason: reason})
+		if extra != "" {
+			r.Accept = append(r.Accept, recipe.Accept{Member: extra, Class: "whitespace", Reason: "stale"})
+		}
+		return r
+	}
+
+	rep, err := runner.Run(context.Background(), srcRecipe(t, repo, commit, sha),
+		runner.WithCacheDir(t.TempDir()), runner.WithPublishedDir(pub))
+	require.NoError(t, err)
+	assert.Equal(t, report.Mismatch, rep.Result)
+	require.NotNil(t, rep.Artifacts[0].Verdict)
+	assert.Equal(t, verdict.Different, rep.Artifacts[0].Verdict.Status)
+
+	out := t.TempDir()
+	var junit strings.Builder
+	rep, err = runner.Run(context.Background(), withAccept(""),
+		runner.WithCacheDir(t.TempDir()), runner.WithPublishedDir(pub), runner.WithOutDir(out))
+	require.NoError(t, err)
+	assert.Equal(t, report.Equivalent, rep.Result)
+	a := rep.Artifacts[0]
+	assert.Equal(t, report.Equivalent, a.Status)
+	require.NotNil(t, a.Verdict)
+	assert.Contains(t, a.Verdict.Accepted, verdict.Difference{Path: "demo-v1.0/configure.ac", Kind: tarball.KindContent,
+		Class: tarball.ClassContent, Rule: 1, Reason: reason})
+	assert.Contains(t, a.Verdict.Accepted, verdict.Difference{Path: "demo-v1.0/configure.ac", Kind: tarball.KindOrder,
+		Field: "position", Class: tarball.ClassOrder, Reason: verdict.PolicyReason})
+	require.NoError(t, report.WriteJUnit(&junit, rep))
+	assert.NotContains(t, junit.String(), "<failure")
+	assert.Contains(t, junit.String(), "by [[accept]] 1: "+reason)
+	js, err := os.ReadFile(filepath.Join(out, "demo", "1.0", "report.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"status": "EQUIVALENT"`)
+	vsa, err := os.ReadFile(filepath.Join(out, "demo", "1.0", "verification_summary.intoto.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(vsa), "VERIFY_RELEASE_EQUIVALENT_SRC")
+	assert.Contains(t, string(vsa), reason)
+
+	// An entry that matches nothing fails the run.
+	rep, err = runner.Run(context.Background(), withAccept("demo-v1.0/m4/demo.m4"),
+		runner.WithCacheDir(t.TempDir()), runner.WithPublishedDir(pub))
+	require.ErrorIs(t, err, verdict.ErrStale)
+	assert.Equal(t, report.Error, rep.Result)
+	assert.Contains(t, rep.Error, `[[accept]] entry 2 (member "demo-v1.0/m4/demo.m4") matches no difference`)
+}
+
 func TestSrcMovedTag(t *testing.T) {
 	repo, commit := demoRepo(t)
 	sh(t, repo, "git commit -q --allow-empty -m later && git tag -f -a -m moved v1.0")
@@ -180,7 +246,12 @@ func TestSrcPublishedOverHTTPWithRetry(t *testing.T) {
 	rep, err := runner.Run(context.Background(), r, runner.WithCacheDir(t.TempDir()))
 	require.NoError(t, err)
 	a := rep.Artifacts[0]
-	assert.Equal(t, report.Mismatch, a.Status, "gzip -1 is not what the recipe's gzip-n (level 6) makes")
+	// gzip -1 is not what the recipe's gzip-n (level 6) makes; the tar
+	// streams are the same, so the metadata policy accepts the difference.
+	assert.Equal(t, report.Equivalent, a.Status)
+	require.NotNil(t, a.Verdict)
+	assert.Equal(t, verdict.Equivalent, a.Verdict.Status)
+	assert.Equal(t, report.Equivalent, rep.Result)
 	require.NotNil(t, a.Diff)
 	assert.Empty(t, a.Diff.Members, "same tar stream: no member differs")
 	assert.Contains(t, a.Diff.Summary, "tar streams identical, compression differs")
