@@ -123,3 +123,45 @@ func TestUnpinnedHintForBuiltinRecipe(t *testing.T) {
 	err = runHint(r, fmt.Errorf("%w: the recipe marks the digest unresolved", runner.ErrUnpinned))
 	assert.Equal(t, []string{"run 'verify-release pin libntlm 1.8' where the registry is reachable, pass --image-archive FILE, or pass --allow-unpinned to resolve the digest now"}, hints(err))
 }
+
+// A published copy compressed with gzip -1 instead of the recipe's gzip -n
+// (level 6): same tar stream, so EQUIVALENT by the metadata policy, exit
+// 0; --strict makes it exit 1; a stale [[accept]] entry exits 2.
+func TestRunEquivalentAndStrict(t *testing.T) {
+	store, _ := runRepo(t)
+	cache := t.TempDir()
+	env := map[string]string{"VERIFY_RELEASE_RECIPES": store, "XDG_CACHE_HOME": cache}
+	file := filepath.Join(store, "demo", "1.0.toml")
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	repo := strings.Split(strings.SplitN(string(data), `git = "`, 2)[1], `"`)[0]
+	pub := t.TempDir()
+	sha := shell(t, repo, "git archive --format=tar --prefix=demo-v1.0/ v1.0 | gzip -cn -1 > "+pub+"/demo-1.0-src.tar.gz && sha256sum "+pub+"/demo-1.0-src.tar.gz | cut -c1-64")
+	var old string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "sha256 = ") {
+			old = l
+			break
+		}
+	}
+	recipe := strings.Replace(string(data), old, `sha256 = "`+strings.TrimSpace(sha)+`"`, 1)
+	require.NoError(t, os.WriteFile(file, []byte(recipe), 0o644))
+
+	args := []string{"src", "demo", "1.0", "--allow-local-git", "--cache-dir", cache, "--published", pub, "--quiet"}
+	code, out, errOut := run(t, env, args...)
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "src      demo-1.0-src.tar.gz              EQUIVALENT")
+	assert.Contains(t, out, "verdict: EQUIVALENT: ")
+	assert.Contains(t, out, "by policy: archive metadata or compression only")
+	assert.Contains(t, out, "result: EQUIVALENT")
+
+	code, out, _ = run(t, env, append(args, "--strict")...)
+	assert.Equal(t, exitDiffer, code)
+	assert.Contains(t, out, "result: EQUIVALENT")
+
+	stale := recipe + "\n[[accept]]\nmember = \"demo-v1.0/README\"\nclass = \"whitespace\"\nreason = \"nothing differs there\"\n"
+	require.NoError(t, os.WriteFile(file, []byte(stale), 0o644))
+	code, _, errOut = run(t, env, args...)
+	assert.Equal(t, exitError, code, errOut)
+	assert.Contains(t, errOut, `stale policy: [[accept]] entry 1 (member "demo-v1.0/README") matches no difference`)
+}
