@@ -96,6 +96,9 @@ func (x *run) statements() (*attest.Statement, *attest.Statement) {
 			if a.Published != nil {
 				pub = a.Published.SHA256
 			}
+			if v := a.Verdict; v != nil && v.Proof != nil && v.Proof.Matched {
+				pub = v.Proof.Got // proven: the recipe's sha256, reached from the re-created file
+			}
 		}
 		in.Artifacts = append(in.Artifacts, attest.Artifact{
 			Name: a.File, Kind: kind, SHA256: pub, Expected: a.Expected, Rebuilt: a.Actual,

@@ -62,6 +62,9 @@ func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact
 // judge records the verdict on a diffed artifact and which [[accept]]
 // entries it used.
 func (x *run) judge(name string, res *tarball.DiffResult, ra *report.Artifact) {
+	if ra.Verdict != nil && ra.Verdict.Proof != nil {
+		return // the substitution proof decided
+	}
 	rules := verdict.Rules(x.r, name)
 	v, err := verdict.Evaluate(res, x.r.Accept, rules)
 	if err != nil {
@@ -74,6 +77,32 @@ func (x *run) judge(name string, res *tarball.DiffResult, ra *report.Artifact) {
 		ra.Status = report.Equivalent
 	}
 	x.event(name, "verdict", "%s", v.Summary())
+}
+
+// prove runs the substitution proof when the recipe declares
+// substitutions for the artifact: the re-created file plus exactly those
+// substitutions, compressed again as it was, must have the recipe's
+// sha256. It decides the verdict, with or without a published copy.
+func (x *run) prove(ctx context.Context, name string, a *recipe.Artifact, out string, ra *report.Artifact) error {
+	subs := verdict.Substitutions(x.r.Accept, verdict.Rules(x.r, name))
+	if len(subs) == 0 {
+		return nil
+	}
+	x.event(name, "proof", "applying %d declared substitution(s) to the re-created %s", len(subs), a.File)
+	p, err := verdict.Prove(ctx, out, a.SHA256, x.r.Accept, subs)
+	if err != nil {
+		return err
+	}
+	v := verdict.FromProof(p)
+	ra.Verdict = v
+	if v.Status == verdict.Equivalent {
+		ra.Status = report.Equivalent
+	}
+	// The substitutions were judged either way: a failed proof is
+	// DIFFERENT, not a stale policy.
+	x.judged(subs, &verdict.Verdict{Used: subs})
+	x.event(name, "verdict", "%s", v.Summary())
+	return nil
 }
 
 // judged records a verdict for the stale-policy check at the end of the run.

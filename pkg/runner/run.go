@@ -267,6 +267,11 @@ func (x *run) compare(ctx context.Context, name string, a *recipe.Artifact, out 
 		ra.Status = report.Mismatch
 		x.event(name, "result", "MISMATCH %s: expected sha256 %s, got %s", a.File, a.SHA256, s256)
 	}
+	if !ok {
+		if err := x.prove(ctx, name, a, out, ra); err != nil {
+			return err
+		}
+	}
 	x.checkSignature(ctx, name, a, out, ok, ra)
 	if !ok {
 		x.diffPublished(ctx, name, a, out, ra)

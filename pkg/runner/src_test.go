@@ -257,3 +257,52 @@ func TestSrcPublishedOverHTTPWithRetry(t *testing.T) {
 	assert.Contains(t, a.Diff.Summary, "tar streams identical, compression differs")
 	assert.Equal(t, 2, hits, "one retry after a 503")
 }
+
+// The substitution proof without a published copy: the published tarball
+// is git archive's with one same-length text changed in place (sed on
+// the tar stream, so every header byte stays git's), gzip -cn. The recipe
+// pins its sha256 and declares the substitution; the run proves it from
+// the re-created file alone.
+func TestSrcSubstitutionProof(t *testing.T) {
+	repo, commit := demoRepo(t)
+	sha := sh(t, repo, `git archive --format=tar --prefix=demo-v1.0/ v1.0 | sed 's/AC_INIT(\[demo\],\[1\.0\])/AC_INIT([demo],[1.1])/' | gzip -cn | sha256sum | cut -c1-64`)
+	sub := recipe.Accept{Member: "demo-v1.0/configure.ac", Old: "AC_INIT([demo],[1.0])", New: "AC_INIT([demo],[1.1])",
+		Reason: "the release tarball was made after the version bump (test)"}
+
+	r := srcRecipe(t, repo, commit, sha)
+	r.Accept = []recipe.Accept{sub}
+	out := t.TempDir()
+	rep, err := runner.Run(context.Background(), r, runner.WithCacheDir(t.TempDir()), runner.WithOutDir(out))
+	require.NoError(t, err)
+	a := rep.Artifacts[0]
+	assert.Equal(t, report.Equivalent, a.Status)
+	assert.Equal(t, report.Equivalent, rep.Result)
+	// The verification summary names the published sha256 as its subject,
+	// PASSED at the EQUIVALENT level, with the substitution's reason.
+	vsa, err := os.ReadFile(filepath.Join(out, "demo", "1.0", "verification_summary.intoto.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(vsa), `"sha256":"`+sha+`"`)
+	assert.Contains(t, string(vsa), "VERIFY_RELEASE_EQUIVALENT_SRC")
+	assert.Contains(t, string(vsa), `"PASSED"`)
+	assert.Contains(t, string(vsa), sub.Reason)
+	require.NotNil(t, a.Verdict)
+	require.NotNil(t, a.Verdict.Proof)
+	assert.True(t, a.Verdict.Proof.Matched)
+	assert.Equal(t, sha, a.Verdict.Proof.Got)
+	assert.Equal(t, a.Actual, a.Verdict.Proof.Recreated)
+	assert.Equal(t, 1, a.Verdict.Proof.Substitutions[0].Count)
+	assert.Contains(t, a.Verdict.Proof.Compression, "GNU gzip -6")
+
+	// A substitution that does not give the published bytes: MISMATCH
+	// (DIFFERENT) with both sha256s.
+	sub.New = "AC_INIT([demo],[1.2])"
+	r.Accept = []recipe.Accept{sub}
+	rep, err = runner.Run(context.Background(), r, runner.WithCacheDir(t.TempDir()))
+	require.NoError(t, err)
+	a = rep.Artifacts[0]
+	assert.Equal(t, report.Mismatch, a.Status)
+	require.NotNil(t, a.Verdict)
+	assert.Equal(t, verdict.Different, a.Verdict.Status)
+	assert.Contains(t, a.Verdict.Summary(), "expected "+sha)
+	assert.Contains(t, a.Verdict.Summary(), a.Verdict.Proof.Got)
+}

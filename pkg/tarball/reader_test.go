@@ -176,7 +176,10 @@ func TestGitArchive(t *testing.T) {
 	dir := t.TempDir()
 	makeTree(t, dir)
 	repo := filepath.Join(dir, "p-1.0")
-	sh(t, repo, `git init -q . && git -c user.name=t -c user.email=t@example.org add -A &&
+	// Both commits get the same time, so the archives' mtimes agree even
+	// when the two commits fall in different seconds (a loaded machine).
+	sh(t, repo, `export GIT_COMMITTER_DATE='@1700000000 +0000' GIT_AUTHOR_DATE='@1700000000 +0000'
+git init -q . && git -c user.name=t -c user.email=t@example.org add -A &&
 git -c user.name=t -c user.email=t@example.org commit -q -m one &&
 git archive --format=tar --prefix=p-1.0/ -o ../one.tar HEAD &&
 echo more >> README &&

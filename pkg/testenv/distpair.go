@@ -29,6 +29,13 @@ const (
 // tarball.
 func Libntlm16Changed(t testing.TB, dir, script string) (orig, changed string) {
 	t.Helper()
+	return Libntlm16ChangedWith(t, dir, script, "gzip -9n")
+}
+
+// Libntlm16ChangedWith is Libntlm16Changed with the re-tar compressed by
+// the shell command compress (a filter, e.g. "gzip -9n --rsyncable").
+func Libntlm16ChangedWith(t testing.TB, dir, script, compress string) (orig, changed string) {
+	t.Helper()
 	orig = DebianPool(t, Libntlm16Pool, Libntlm16SHA256)
 	for _, tool := range []string{"sh", "tar", "gzip", "sed", "stat", "touch"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -38,7 +45,7 @@ func Libntlm16Changed(t testing.TB, dir, script string) (orig, changed string) {
 	full := `tar -xzf '` + orig + `' && tar -tzf '` + orig + `' > list && mkdir ref && cp -a libntlm-1.6 ref/` + "\n" +
 		script + "\n" +
 		`(cd ref && find libntlm-1.6 -depth) | while read -r f; do [ "$(stat -c %Y "ref/$f")" = "$(stat -c %Y "$f")" ] || grep -qFx "$f" keep-mtime 2>/dev/null || touch -h -r "ref/$f" "$f"; done` + "\n" +
-		`tar --format=v7 --owner=0 --group=0 --numeric-owner --no-recursion -T list -cf - | gzip -9n > changed.tar.gz`
+		`tar --format=v7 --owner=0 --group=0 --numeric-owner --no-recursion -T list -cf - | ` + compress + ` > changed.tar.gz`
 	cmd := exec.Command("sh", "-ec", full)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")

@@ -52,6 +52,26 @@ type Verdict struct {
 	// Used lists the 1-based indexes of the [[accept]] entries that
 	// accepted at least one difference.
 	Used []int `json:"rules_used,omitempty"`
+	// Proof is the substitution proof, when the recipe declares
+	// substitutions for the artifact and its sha256 did not match.
+	Proof *Proof `json:"proof,omitempty"`
+}
+
+// FromProof is the verdict of a substitution proof: EQUIVALENT, each
+// substitution accepted with its reason, when it reached the expected
+// sha256; DIFFERENT otherwise.
+func FromProof(p *Proof) *Verdict {
+	v := &Verdict{Status: Different, Accepted: []Difference{}, Unaccepted: []Difference{}, Proof: p}
+	if !p.Matched {
+		return v
+	}
+	v.Status = Equivalent
+	for _, s := range p.Substitutions {
+		v.Accepted = append(v.Accepted, Difference{Path: s.Member, Kind: tarball.KindContent, Field: "substitution",
+			Class: tarball.ClassContent, Rule: s.Rule, Reason: s.Reason})
+		v.Used = append(v.Used, s.Rule)
+	}
+	return v
 }
 
 // Summary is one line: the status and the class counts.
@@ -70,6 +90,9 @@ func (v *Verdict) Summary() string {
 	case len(v.Unaccepted) > 0:
 		s += fmt.Sprintf("; %d not accepted", len(v.Unaccepted))
 	}
+	if v.Proof != nil {
+		s += "; " + v.Proof.Summary()
+	}
 	return s
 }
 
@@ -85,6 +108,11 @@ func (v *Verdict) Lines() []string {
 			continue
 		}
 		out = append(out, fmt.Sprintf("accepted %s %s (%s%s) by [[accept]] %d: %s", d.Class, d.Path, d.Kind, field(d), d.Rule, d.Reason))
+	}
+	if p := v.Proof; p != nil {
+		for _, s := range p.Substitutions {
+			out = append(out, fmt.Sprintf("substitution [[accept]] %d in %s: %q -> %q, %d time(s)", s.Rule, s.Member, s.Old, s.New, s.Count))
+		}
 	}
 	for _, c := range tarball.Classes {
 		if n := policy[c]; n > 0 {
