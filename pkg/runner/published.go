@@ -44,6 +44,11 @@ func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact
 	for _, h := range res.Hints() {
 		d.Hints = append(d.Hints, h.Text)
 	}
+	if s, err := verdict.SuggestEnvironment(ctx, res, pub); err != nil {
+		x.warn("artifact %s: fingerprinting the published copy for a hint: %v", name, err)
+	} else if s != "" {
+		d.Hints = append(d.Hints, s)
+	}
 	ra.Diff = d
 	x.judge(name, res, ra)
 	if x.o.diffOut != nil {

@@ -20,6 +20,9 @@ func TestClassifyText(t *testing.T) {
 	}{
 		{"libtool VERSION", []string{`VERSION="2.4.6 Debian-2.4.6-15"`}, []string{`VERSION="2.4.6 Debian-2.4.6-15build2"`},
 			ClassVersionString, []Stamp{{"libtool", "2.4.6 Debian-2.4.6-15", "2.4.6 Debian-2.4.6-15build2"}}},
+		{"libtool distro revision in both places", []string{`VERSION="2.4.6 Debian-2.4.6-9"`, "       version:        $progname $scriptversion Debian-2.4.6-9"},
+			[]string{`VERSION="2.4.6 Debian-2.4.6-15"`, "       version:        $progname $scriptversion Debian-2.4.6-15"},
+			ClassVersionString, []Stamp{{"libtool", "2.4.6 Debian-2.4.6-9", "2.4.6 Debian-2.4.6-15"}}},
 		{"libtool header and revision", []string{"# libtool (GNU libtool) 2.4.6", "package_revision=2.4.6", "scriptversion='(GNU libtool) 2.4.6'"},
 			[]string{"# libtool (GNU libtool) 2.4.7", "package_revision=2.4.7", "scriptversion='(GNU libtool) 2.4.7'"},
 			ClassVersionString, []Stamp{{"libtool", "2.4.6", "2.4.7"}}},

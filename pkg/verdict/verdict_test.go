@@ -195,3 +195,24 @@ func TestAcceptValidation(t *testing.T) {
 		assert.Contains(t, err.Error(), want, accept)
 	}
 }
+
+// Only version stamps (and metadata) differ: the hint names the
+// environment of the shipped table whose libtool is 2.4.6-9, Debian 10,
+// which packages.debian.org lists for buster (pkg/fingerprint's table).
+func TestSuggestEnvironmentReal(t *testing.T) {
+	dir := t.TempDir()
+	orig, changed := testenv.Libntlm16Changed(t, dir, `sed -i 's/Debian-2\.4\.6-9/Debian-2.4.6-15/g' libntlm-1.6/build-aux/ltmain.sh`)
+	res, err := tarball.Diff(context.Background(), orig, changed, tarball.WithLabels("published", "rebuilt"))
+	require.NoError(t, err)
+	s, err := SuggestEnvironment(context.Background(), res, orig)
+	require.NoError(t, err)
+	assert.Contains(t, s, "the stamps of published (libtool 2.4.6 Debian-2.4.6-9) are what Debian 10 (buster)")
+
+	// A content difference: no suggestion.
+	orig, changed = testenv.Libntlm16Changed(t, t.TempDir(), `echo x >> libntlm-1.6/README`)
+	res, err = tarball.Diff(context.Background(), orig, changed)
+	require.NoError(t, err)
+	s, err = SuggestEnvironment(context.Background(), res, orig)
+	require.NoError(t, err)
+	assert.Empty(t, s)
+}
