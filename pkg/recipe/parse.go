@@ -226,8 +226,14 @@ func (v *validator) accept(r *Recipe, i int, a *Accept) {
 		}
 	}
 	if a.Line != "" {
-		if _, err := regexp.Compile(a.Line); err != nil {
+		re, err := regexp.Compile(a.Line)
+		switch {
+		case err != nil:
 			v.errorf(key+".line", "%q is not a valid regular expression: %v", a.Line, err)
+		case re.MatchString("") && strings.ContainsAny(a.Member, `*?[\`):
+			// A pattern that matches any line would accept any content
+			// difference in every member the glob names.
+			v.errorf(key+".line", "%q matches an empty line, so it would accept any change; with the glob %q it must name what the changed lines contain", a.Line, a.Member)
 		}
 	}
 	if a.Substitution() {

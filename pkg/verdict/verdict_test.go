@@ -188,6 +188,7 @@ func TestAcceptValidation(t *testing.T) {
 		"member = \"a\"\nold = \"x\"\nreason = \"x\"":                           "a substitution needs both old and new",
 		"member = \"a/*\"\nold = \"x\"\nnew = \"y\"\nreason = \"x\"":            `a substitution names one member, not the glob "a/*"`,
 		"member = \"a\"\nartifact = \"src\"\nclass = \"mtime\"\nreason = \"x\"": `"src" is not an artifact of this recipe`,
+		"member = \"*/ltmain.sh\"\nline = \".*\"\nreason = \"x\"":               `".*" matches an empty line, so it would accept any change`,
 		"member = \"[\"\nclass = \"mtime\"\nreason = \"x\"":                     `"[" is not a valid glob`,
 	} {
 		_, err := recipe.Parse("libntlm.toml", []byte(recipeHead+"\n[[accept]]\n"+accept+"\n"))
