@@ -246,7 +246,7 @@ func writePipeline(c *cli, out string, write func(io.Writer) error, jobs []*ci.V
 	for _, j := range jobs {
 		if j.Refused != "" {
 			refused++
-			fmt.Fprintf(c.Stderr, "verify-release: WARNING: %s will fail: %s\n", j.Name, j.Refused)
+			fmt.Fprintf(c.Stderr, "verify-release: warning: %s will fail: %s\n", j.Name, j.Refused)
 		}
 	}
 	fmt.Fprintf(c.Stdout, "wrote %s: %d verify job(s)", out, len(jobs))
@@ -286,7 +286,7 @@ func ciResults(ctx context.Context, c *cli, o *ciOptions, pos []string) error {
 		return err
 	}
 	for _, m := range res.Missing {
-		fmt.Fprintf(c.Stderr, "verify-release: WARNING: no report for %s: its job failed before writing one\n", m)
+		fmt.Fprintf(c.Stderr, "verify-release: warning: no report for %s: its job failed before writing one\n", m)
 	}
 	fmt.Fprintf(c.Stdout, "wrote %s: %d report(s), %d missing, %d file(s), %d signed\n",
 		o.out, len(res.Entries), len(res.Missing), len(pub.Files), len(pub.Signed))
@@ -349,7 +349,7 @@ func ciBuild(ctx context.Context, c *cli, o *ciOptions, pos []string) error {
 		fmt.Fprintf(c.Stdout, "%s  %s\n", f.SHA256, f.Name)
 	}
 	if len(res.Files) == 0 {
-		fmt.Fprintln(c.Stderr, "verify-release: WARNING: the build produced no tarball")
+		fmt.Fprintln(c.Stderr, "verify-release: warning: the build produced no tarball")
 	}
 	return nil
 }
@@ -367,7 +367,7 @@ func ciEnvironments(c *cli, o *ciOptions, pos []string) error {
 		return err
 	}
 	for _, u := range unpinned {
-		fmt.Fprintf(c.Stderr, "verify-release: WARNING: environment %s is not pinned: pulled by tag\n", u)
+		fmt.Fprintf(c.Stderr, "verify-release: warning: environment %s is not pinned: pulled by tag\n", u)
 	}
 	if unpinned == nil {
 		unpinned = []string{}

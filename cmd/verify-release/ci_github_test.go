@@ -52,7 +52,7 @@ func TestCIEnvironmentsCommand(t *testing.T) {
 
 	code, stdout, stderr = run(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true"}, "ci", "environments", a, "debian:bookworm")
 	assert.Equal(t, 0, code, stderr)
-	assert.Contains(t, stderr, "WARNING: environment debian:bookworm is not pinned")
+	assert.Contains(t, stderr, "warning: environment debian:bookworm is not pinned")
 	assert.Equal(t, `{"schema":"verify-release/environments/v1","environments":["`+a+`","debian:bookworm"],"unpinned":["debian:bookworm"]}`+"\n", stdout)
 
 	for _, args := range [][]string{{a}, {a, a}, {a, "Not A Ref!"}} {

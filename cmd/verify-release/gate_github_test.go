@@ -498,7 +498,7 @@ func TestGitHubGateRefusesUnpinned(t *testing.T) {
 	}{
 		{pinned + "\ndocker.io/library/ubuntu:24.04", "false", "environment image has no digest: docker.io/library/ubuntu:24.04", 2},
 		{pinned, "false", "need two or more environments, got 1", 2},
-		{pinned + " docker.io/library/ubuntu:24.04", "true", "WARNING: environment docker.io/library/ubuntu:24.04 is not pinned", 0},
+		{pinned + " docker.io/library/ubuntu:24.04", "true", "warning: environment docker.io/library/ubuntu:24.04 is not pinned", 0},
 	} {
 		r := newGHRunner(t, wf, "", bin, map[string]string{"environments": tc.envs, "allow-unpinned": tc.allow})
 		code, log := r.prepare(wf)

@@ -90,3 +90,27 @@ func TestRecipeShowAndList(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, out, `"name": "libntlm"`)
 }
+
+// TestEverySubcommandUnknownFlagAndHelpSpelling: for every command, an
+// unknown flag is a two-line error (no help dump) with exit 2, and --help
+// spells every long flag --flag (docs/cli.md).
+func TestEverySubcommandUnknownFlagAndHelpSpelling(t *testing.T) {
+	for name := range commands {
+		t.Run(name, func(t *testing.T) {
+			code, out, errOut := run(t, nil, name, "--no-such-flag")
+			assert.Equal(t, exitError, code)
+			assert.Empty(t, out)
+			assert.Equal(t, "verify-release: error: unknown flag --no-such-flag\nhint: run 'verify-release "+name+" --help'\n", errOut)
+
+			_, out, _ = run(t, nil, name, "--help")
+			_, flags, ok := strings.Cut(out, "\nFlags:\n")
+			require.True(t, ok, "no Flags: section")
+			for _, l := range strings.Split(flags, "\n") {
+				if strings.HasPrefix(l, "  -") {
+					assert.Regexp(t, `^  (--[a-z0-9][a-z0-9-]+|-[a-z])( [A-Z][A-Z0-9_=./-]*)?$`, l)
+				}
+			}
+			assert.NotContains(t, flags, "(default -1)")
+		})
+	}
+}
