@@ -16,27 +16,51 @@ import (
 
 func TestCIGitLabCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "child.yml")
-	// The repository's own recipes: libntlm 1.8 has an unresolved digest
-	// and no lock file, so its job refuses unless unpinned runs are allowed.
+	// The repository's own recipes: libntlm 1.8 pins ubuntu:22.04 by
+	// digest, so its job runs in exactly that image.
 	code, stdout, stderr := run(t, nil, "ci", "gitlab", "../../recipes", "-o", out)
 	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, stdout, "wrote "+out+": 1 verify job(s), 1 refusing an unpinned image")
-	assert.Contains(t, stderr, "verify:libntlm:1.8 will fail")
+	assert.Contains(t, stdout, "wrote "+out+": 1 verify job(s)")
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
 	var doc map[string]any
 	require.NoError(t, yaml.Unmarshal(data, &doc))
 	j := doc["verify:libntlm:1.8"].(map[string]any)
-	assert.Equal(t, "docker.io/library/ubuntu:22.04", j["image"])
-	assert.Equal(t, "exit 2", j["script"].([]any)[2])
-
-	code, stdout, _ = run(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true", "VERIFY_RELEASE_ONLY": "libntlm/1.8"}, "ci", "gitlab", "--recipes", "../../recipes")
-	require.Equal(t, 0, code)
-	require.NoError(t, yaml.Unmarshal([]byte(stdout), &doc))
-	j = doc["verify:libntlm:1.8"].(map[string]any)
+	assert.Equal(t, "docker.io/library/ubuntu:22.04@sha256:3b06811b2afd352be909dd088a004166d665dc76d38b13eada33522a9d915c6f", j["image"])
 	script := j["script"].([]any)
 	assert.Equal(t, "./verify-release run libntlm 1.8 --recipes ../../recipes --backend host --out results/ --report results/libntlm/1.8/report.json --junit results/libntlm-1.8.junit.xml", script[len(script)-1])
 	assert.Contains(t, j["before_script"].([]any), "apt-get update")
+
+	// A recipe whose digest is unresolved and has no lock file: its job
+	// refuses unless unpinned runs are allowed.
+	unpinned := t.TempDir()
+	lib, err := os.ReadFile("../../recipes/libntlm/1.8.toml")
+	require.NoError(t, err)
+	lib = []byte(strings.Replace(string(lib), "image = \"docker.io/library/ubuntu:22.04@sha256:3b06811b2afd352be909dd088a004166d665dc76d38b13eada33522a9d915c6f\"", "image = \"docker.io/library/ubuntu:22.04\"\ndigest = \"unresolved\"", 1))
+	require.NoError(t, os.MkdirAll(filepath.Join(unpinned, "libntlm"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(unpinned, "libntlm", "1.8.toml"), lib, 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(unpinned, "keys"), 0o755))
+	key, err := os.ReadFile("../../recipes/keys/libntlm.asc")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(unpinned, "keys", "libntlm.asc"), key, 0o644))
+	out2 := filepath.Join(t.TempDir(), "child.yml")
+	code, stdout, stderr = run(t, nil, "ci", "gitlab", unpinned, "-o", out2)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "wrote "+out2+": 1 verify job(s), 1 refusing an unpinned image")
+	assert.Contains(t, stderr, "verify:libntlm:1.8 will fail")
+	data2, err := os.ReadFile(out2)
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(data2, &doc))
+	j = doc["verify:libntlm:1.8"].(map[string]any)
+	assert.Equal(t, "docker.io/library/ubuntu:22.04", j["image"])
+	assert.Equal(t, "exit 2", j["script"].([]any)[2])
+
+	code, stdout, _ = run(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true", "VERIFY_RELEASE_ONLY": "libntlm/1.8"}, "ci", "gitlab", "--recipes", unpinned)
+	require.Equal(t, 0, code)
+	require.NoError(t, yaml.Unmarshal([]byte(stdout), &doc))
+	j = doc["verify:libntlm:1.8"].(map[string]any)
+	script = j["script"].([]any)
+	assert.Equal(t, "./verify-release run libntlm 1.8 --recipes "+unpinned+" --backend host --out results/ --report results/libntlm/1.8/report.json --junit results/libntlm-1.8.junit.xml", script[len(script)-1])
 
 	code, _, stderr = run(t, nil, "ci", "gitlab", "../../recipes", "--only", "libntlm/9.9", "-o", out)
 	assert.Equal(t, 2, code)

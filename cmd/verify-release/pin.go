@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
+	"gitlab.com/verify-release/verify-release/pkg/cache"
 	"gitlab.com/verify-release/verify-release/pkg/engine"
 
 	"gitlab.com/verify-release/verify-release/pkg/envpin"
@@ -40,6 +41,15 @@ DIR/NAME/VERSION.toml, DIR being --recipes or ./recipes, and writes the lock
 beside the copy; runs from this directory then read the copy (./recipes)
 or take --recipes DIR.
 
+For an environment built from a distribution archive ([env] distro =
+"debian", suite, packages), pin resolves the packages against the archive
+(InRelease signature verified with the distribution keyring, the sha256
+chain Release -> Packages -> .deb checked), writes every package of the
+installed closure (Essential set included) with its pool path, size and
+sha256, builds the environment image from exactly those .debs, and records
+its digests, so every later run rebuilds the same image bytes from the lock
+alone. No registry is needed.
+
 Tools whose probed version differs from the recipe's [env.tools] pins are
 listed; the exit code is then 1.
 
@@ -48,6 +58,8 @@ Examples:
   verify-release pin libntlm 1.8
   verify-release pin recipes/*/*.toml
   verify-release pin --dry-run recipes/libntlm/1.8.toml
+  verify-release pin --mirror http://mirror.local/debian recipes/demo/1.0.toml
+  verify-release pin --local --save demo-image.tar recipes/demo/1.0.toml
 `
 
 type pinFailed struct{ n int }
@@ -60,7 +72,11 @@ func (e *pinFailed) VerificationFailed() bool { return true }
 func runPin(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "pin", pinUsage)
 	dry := fs.Bool("dry-run", false, "print the lock instead of writing it")
-	cacheDir := fs.String("cache-dir", "", "image cache directory (default $XDG_CACHE_HOME/verify-release/images)")
+	cacheDir := fs.String("cache-dir", "", "image cache directory (default $XDG_CACHE_HOME/verify-release/images; for archive environments the cache root, default $XDG_CACHE_HOME/verify-release)")
+	keyring := fs.String("keyring", "", "OpenPGP keyring that signs the archive's InRelease files (default: the distribution keyring in /usr/share/keyrings)")
+	local := fs.Bool("local", false, "pin the recipe's image from the local Docker Engine, with no registry: by its config digest (the image ID)")
+	save := fs.String("save", "", "with --local: keep the image as a docker-archive at FILE, for --image-archive on machines that lack it")
+	mirror := fs.String("mirror", "", "distribution mirror URL for archive environments (default: the distribution's, or $VERIFY_RELEASE_DEBIAN_MIRROR)")
 	recipesDir := fs.String("recipes", "", "recipes `DIR` for NAME VERSION, and where a built-in recipe is copied (default $VERIFY_RELEASE_RECIPES, ./recipes)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -114,8 +130,15 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 				return err
 			}
 		}
-		fmt.Fprintf(c.Stderr, "verify-release: pin: resolving %s for %s\n", r.Env.Image, r.ID())
-		res, err := envpin.Pin(ctx, d, r.Env.Image, r.Env.Setup, r.Env.Packages, opts...)
+		var res *envpin.PinResult
+		if *local && !r.FromArchive() {
+			res, err = pinLocal(ctx, c, d, r, *save)
+		} else if r.FromArchive() {
+			res, err = pinArchive(ctx, c, d, r, *cacheDir, *mirror, *keyring)
+		} else {
+			fmt.Fprintf(c.Stderr, "verify-release: pin: resolving %s for %s\n", r.Env.Image, r.ID())
+			res, err = envpin.Pin(ctx, d, r.Env.Image, r.Env.Setup, r.Env.Packages, opts...)
+		}
 		if err != nil {
 			return withHint(fmt.Errorf("pinning %s: %w", p, err),
 				fmt.Sprintf("pin reads the registry of %s: run it on a machine that reaches it, then copy %s here", r.Env.Image, envpin.LockPath(lockTarget(p, r))))
@@ -217,4 +240,66 @@ func lockTarget(p string, r *recipe.Recipe) string {
 		return filepath.Join("recipes", r.Name, r.Version+".toml")
 	}
 	return p
+}
+
+// pinLocal pins an image only the local engine has (no registry).
+func pinLocal(ctx context.Context, c *cli, d *engine.Docker, r *recipe.Recipe, save string) (*envpin.PinResult, error) {
+	ref := r.Env.Image
+	fmt.Fprintf(c.Stderr, "verify-release: pin: pinning %s from the local Docker Engine\n", ref)
+	dest := save
+	if dest == "" {
+		f, err := os.CreateTemp("", "verify-release-pin-*.tar")
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		dest = f.Name()
+		defer os.Remove(dest)
+	}
+	img, err := envpin.PinLocal(ctx, d, ref, dest)
+	if err != nil {
+		return nil, err
+	}
+	probeImg := img.ConfigDigest
+	res := &envpin.PinResult{Ensured: envpin.Ensured{Ref: ref, Digest: img.Digest, ImageID: img.ConfigDigest, Source: envpin.SourceEngine}}
+	if len(r.Env.Setup) > 0 || len(r.Env.Packages) > 0 {
+		id, _, err := envpin.SetupImage(ctx, d, img.ConfigDigest, r.Env.Setup, r.Env.Packages)
+		if err != nil {
+			return nil, err
+		}
+		res.SetupImage, probeImg = id, id
+	}
+	env, err := envpin.ProbeImage(ctx, d, probeImg)
+	if err != nil {
+		return nil, err
+	}
+	res.Lock = envpin.NewLock(img, env)
+	return res, nil
+}
+
+// pinArchive resolves and builds an archive environment and probes it.
+func pinArchive(ctx context.Context, c *cli, d *engine.Docker, r *recipe.Recipe, cacheDir, mirror, keyring string) (*envpin.PinResult, error) {
+	if cacheDir == "" {
+		var err error
+		if cacheDir, err = cache.Dir(); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(c.Stderr, "verify-release: pin: resolving %s %s for %s\n", r.Env.Distro, r.Env.Suite, r.ID())
+	lock, ens, err := envpin.PinArchive(ctx, d, r.Env, envpin.ArchiveOptions{
+		Mirror:   mirror,
+		Keyring:  keyring,
+		CacheDir: cacheDir,
+		Progress: func(step, msg string) { fmt.Fprintf(c.Stderr, "verify-release: pin: %s\n", msg) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	env, err := envpin.ProbeImage(ctx, d, ens.ImageID)
+	if err != nil {
+		return nil, err
+	}
+	lock.Tools = env.Tools
+	lock.Environment = envpin.LockedEnvironment{Distro: env.Distro, Packages: env.Packages}
+	return &envpin.PinResult{Lock: lock, Ensured: ens}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"gitlab.com/verify-release/verify-release/pkg/envpin"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/recipes"
 )
@@ -180,7 +181,14 @@ func recipeCheck(c *cli, paths []string, opts []recipe.ParseOption) error {
 			continue
 		}
 		note := ""
-		if r.Env.Image != "" && !r.ImagePinned() {
+		switch {
+		case r.FromArchive():
+			if _, err := os.Stat(envpin.LockPath(f)); err != nil {
+				note = fmt.Sprintf(" (environment from the %s %s archive, not locked yet: run '%s')", r.Env.Distro, r.Env.Suite, pinCommand(r))
+			} else {
+				note = fmt.Sprintf(" (environment from the %s %s archive, locked in %s)", r.Env.Distro, r.Env.Suite, envpin.LockPath(f))
+			}
+		case r.Env.Image != "" && !r.ImagePinned():
 			note = fmt.Sprintf(" (image digest unresolved: run '%s')", pinCommand(r))
 		}
 		fmt.Fprintf(c.Stdout, "ok   %s %s%s\n", f, r.ID(), note)

@@ -153,8 +153,8 @@ func debianOrig(ctx context.Context, pkg, mirror string, fp *fingerprint.Fingerp
 	if err != nil {
 		return "", err
 	}
-	cl := debian.NewClient(debian.Debian, debian.WithMirror(mirror), debian.WithCacheDir(cdir+"/debian"))
-	if _, err := cl.Fetch(ctx, file, debian.FileSum{Size: fp.File.Size, SHA256: fp.File.SHA256}); err != nil {
+	cl := debian.NewClient(debian.Debian, debian.WithMirror(mirror), debian.WithCacheDir(cdir+"/debs"))
+	if _, err := cl.Fetch(ctx, "", file, debian.FileSum{Size: fp.File.Size, SHA256: fp.File.SHA256}); err != nil {
 		if errors.Is(err, debian.ErrChecksum) {
 			return "", fmt.Errorf("--debian %s: Debian's %s is not %s: %w", pkg, file, fp.File.Name, err)
 		}

@@ -62,6 +62,7 @@ type runOptions struct {
 	out           string
 	published     string
 	cacheDir      string
+	mirror        string
 	keep          bool
 	requirePinned bool
 	allowUnpinned bool
@@ -92,6 +93,7 @@ func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
 	fs.StringVar(&o.out, "out", "", "keep artifacts, report.json, diffs and logs under `DIR`/NAME/VERSION/")
 	fs.StringVar(&o.published, "published", "", "look for published copies and signatures in `DIR` before fetching them")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/verify-release)")
+	fs.StringVar(&o.mirror, "mirror", "", "distribution mirror URL for archive environments (default: the distribution's, or $VERIFY_RELEASE_DEBIAN_MIRROR)")
 	fs.BoolVar(&o.asJSON, "json", false, "print report.json to stdout instead of the text summary")
 	fs.StringVar(&o.reportFile, "report", "", "also write report.json to `FILE`")
 	fs.BoolVar(&o.quiet, "quiet", false, "do not stream build logs and progress to stderr")
@@ -198,6 +200,9 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 	}
 	if o.published != "" {
 		opts = append(opts, runner.WithPublishedDir(o.published))
+	}
+	if o.mirror != "" {
+		opts = append(opts, runner.WithMirror(o.mirror))
 	}
 	if o.cacheDir != "" {
 		opts = append(opts, runner.WithCacheDir(o.cacheDir))

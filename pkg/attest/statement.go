@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -32,6 +33,8 @@ const (
 	levelSignature       = "VERIFY_RELEASE_SIGNATURE"
 	levelRecipeDigest    = "VERIFY_RELEASE_RECIPE_DIGEST"
 	annotationToolPrefix = "tool:"
+	// annotationPackages lists the image's installed packages.
+	annotationPackages = "packages"
 )
 
 // Sentinel errors.
@@ -110,6 +113,11 @@ type Run struct {
 	ImageRef, ImageDigest string
 	// Tools maps tool names to versions found in the image.
 	Tools map[string]string
+	// Packages are the image's installed packages as its package manager
+	// reports them ("name=version", dpkg's view).
+	Packages []string
+	// Debs are the locked .debs an archive environment was built from.
+	Debs []Deb
 	// TimeVerified is when the run finished; passed in, never read from
 	// the clock here.
 	TimeVerified time.Time
@@ -117,6 +125,11 @@ type Run struct {
 	// dependencies.
 	InputAttestations []ResourceDescriptor
 	DependencyLevels  map[string]int
+}
+
+// Deb is one .deb of an archive environment.
+type Deb struct {
+	Distro, Name, Version, Architecture, SHA256 string
 }
 
 // Passed reports whether the run verifies: at least one artifact, every
@@ -379,7 +392,23 @@ func ProvenanceStatement(run *Run) (*Statement, error) {
 				img.Annotations[annotationToolPrefix+tool] = v
 			}
 		}
+		if len(run.Packages) > 0 {
+			if img.Annotations == nil {
+				img.Annotations = map[string]any{}
+			}
+			img.Annotations[annotationPackages] = append([]string(nil), run.Packages...)
+		}
 		deps = append(deps, img)
+	}
+	for _, d := range run.Debs {
+		if err := checkDigest("deb "+d.Name, d.SHA256); err != nil {
+			return nil, err
+		}
+		deps = append(deps, ResourceDescriptor{
+			URI:    "pkg:deb/" + d.Distro + "/" + d.Name + "@" + url.QueryEscape(d.Version) + "?arch=" + d.Architecture,
+			Name:   d.Name + "_" + d.Version + "_" + d.Architecture + ".deb",
+			Digest: map[string]string{"sha256": d.SHA256},
+		})
 	}
 	p := Provenance{
 		BuildDefinition: BuildDefinition{

@@ -66,6 +66,8 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 //   - files/* (pinned inputs, re-fetched and re-verified on demand) and
 //     published/*/* (published copies);
 //   - leftover temporary entries (*.tmp*) of interrupted runs;
+//   - debs/ (.debs and indexes of archive environments, by last use) and
+//     envs/*.tar (built archive environments), each under its lock;
 //   - with All, the image layout images/ (under its lock).
 //
 // An entry is stale when it was not modified for the OlderThan duration.
@@ -140,6 +142,22 @@ func Prune(ctx context.Context, dir string, opts ...Option) (*Result, error) {
 	if empty, _ := filepath.Glob(filepath.Join(dir, "published", "*")); len(empty) > 0 && !o.dryRun {
 		for _, d := range empty {
 			os.Remove(d) // only succeeds when empty
+		}
+	}
+	// Archive environments: content-addressed .debs and indexes (their
+	// mtime is their last use), and built environment images.
+	debs, _ := filepath.Glob(filepath.Join(dir, "debs", "sha256", "*", "*"))
+	envs, _ := filepath.Glob(filepath.Join(dir, "envs", "*.tar"))
+	for _, f := range append(debs, envs...) {
+		if strings.HasSuffix(f, ".lock") || !stale(f) {
+			continue
+		}
+		lock := f + ".lock"
+		if strings.HasSuffix(f, ".tar") {
+			lock = strings.TrimSuffix(f, ".tar") + ".lock"
+		}
+		if err := remove(f, lock); err != nil {
+			return nil, err
 		}
 	}
 	if o.all {

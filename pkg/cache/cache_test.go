@@ -69,3 +69,29 @@ func TestPrune(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, res.Removed)
 }
+
+// Archive environments: .debs age by last use; a built environment that
+// a run is building or loading (its lock held) is busy.
+func TestPruneArchiveEnvironments(t *testing.T) {
+	dir := t.TempDir()
+	old, fresh := 60*24*time.Hour, time.Hour
+	write(t, filepath.Join(dir, "debs", "sha256", "aa", "aaaa"), old)
+	write(t, filepath.Join(dir, "debs", "sha256", "bb", "bbbb"), fresh)
+	write(t, filepath.Join(dir, "envs", "1111.tar"), old)
+	write(t, filepath.Join(dir, "envs", "2222.tar"), old)
+	f, err := os.OpenFile(filepath.Join(dir, "envs", "2222.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX))
+
+	res, err := cache.Prune(context.Background(), dir)
+	require.NoError(t, err)
+	var removed []string
+	for _, e := range res.Removed {
+		rel, _ := filepath.Rel(dir, e.Path)
+		removed = append(removed, rel)
+	}
+	assert.Equal(t, []string{"debs/sha256/aa/aaaa", "envs/1111.tar"}, removed)
+	assert.Equal(t, []string{filepath.Join(dir, "envs", "2222.tar")}, res.Busy)
+	assert.FileExists(t, filepath.Join(dir, "debs", "sha256", "bb", "bbbb"))
+}

@@ -205,7 +205,7 @@ func TestFetchChecksAndRefetches(t *testing.T) {
 	}
 	require.NotEmpty(t, hello.Filename)
 	sum := FileSum{Size: hello.Size, SHA256: hello.SHA256}
-	p, err := c.Fetch(ctx, hello.Filename, sum)
+	p, err := c.Fetch(ctx, hello.Suite, hello.Filename, sum)
 	require.NoError(t, err)
 	// sha256sum(1) agrees with the signed index.
 	out, err := exec.Command("sha256sum", p).Output()
@@ -219,14 +219,14 @@ func TestFetchChecksAndRefetches(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, b, 0o644))
 	_, ok := c.CachedPath(sum)
 	assert.False(t, ok)
-	p2, err := c.Fetch(ctx, hello.Filename, sum)
+	p2, err := c.Fetch(ctx, hello.Suite, hello.Filename, sum)
 	require.NoError(t, err)
 	_, ok = c.CachedPath(sum)
 	assert.True(t, ok, p2)
 
 	// A wrong digest is a checksum error and leaves nothing in the cache.
 	bad := FileSum{Size: hello.Size, SHA256: strings.Repeat("0", 64)}
-	_, err = c.Fetch(ctx, hello.Filename, bad)
+	_, err = c.Fetch(ctx, hello.Suite, hello.Filename, bad)
 	require.ErrorIs(t, err, ErrChecksum)
 	_, err = os.Stat(c.cachePath(bad.SHA256))
 	assert.True(t, errors.Is(err, os.ErrNotExist))
@@ -270,3 +270,22 @@ func assertNoCacheFiles(t *testing.T, dir string) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Debian trixie's libntlm_1.8.orig.tar.gz is upstream's
+// libntlm-1.8-src.tar.gz: sha256 91de8642… (upstream's published value,
+// and sha256sum of the file on the mirror).
+func TestFetchOrigThroughSources(t *testing.T) {
+	c := NewClient(Debian, WithCacheDir(t.TempDir()))
+	p, f, err := c.FetchOrig(ctxT(t), "trixie", "libntlm", "1.8-4")
+	require.NoError(t, err)
+	assert.Equal(t, "libntlm_1.8.orig.tar.gz", f.Name)
+	assert.Equal(t, "91de864224913b9493c7a6cec2890e6eded3610d34c3d983132823de348ec2ca", f.SHA256)
+	out, err := exec.Command("sha256sum", p).Output()
+	require.NoError(t, err)
+	assert.Equal(t, f.SHA256, strings.Fields(string(out))[0])
+
+	_, _, err = c.FetchOrig(ctxT(t), "trixie", "libntlm", "0.1-1")
+	var ve *VersionError
+	require.ErrorAs(t, err, &ve)
+	assert.Contains(t, ve.Have, "1.8-4")
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/ulikunitz/xz"
@@ -170,6 +171,7 @@ func (c *Client) fetchToCache(ctx context.Context, path string, sum FileSum) (st
 	}
 	defer unlock()
 	if err := verifyFile(p, sum); err == nil {
+		touch(p)
 		return p, nil
 	}
 	os.Remove(p)
@@ -237,15 +239,21 @@ func ParsePackages(r io.Reader, name string) ([]Package, error) {
 	return out, nil
 }
 
-// Fetch makes pool file pkg (a .deb) present in the cache, checked
-// against its SHA-256, and returns its path. The mirrors are tried in
-// order, then pkg.Root.
-func (c *Client) Fetch(ctx context.Context, filename string, sum FileSum) (string, error) {
+// Fetch makes pool file filename of suite present in the cache, checked
+// against sum, and returns its path. A Debian "-security" suite's files
+// are asked from the security archive first; then the mirrors and the
+// snapshot archive are tried in order.
+func (c *Client) Fetch(ctx context.Context, suite, filename string, sum FileSum) (string, error) {
 	if c.cacheDir == "" {
 		return "", fmt.Errorf("%w: Fetch needs a cache directory", ErrInvalid)
 	}
-	if strings.HasPrefix(filename, "/") || strings.Contains(filename, "..") {
+	if strings.HasPrefix(filename, "/") || strings.Contains(filename, "..") || !strings.HasPrefix(filename, "pool/") {
 		return "", fmt.Errorf("%w: pool path %q", ErrInvalid, filename)
+	}
+	if strings.HasSuffix(suite, "-security") && c.dist.Security != "" && os.Getenv(MirrorEnv(c.dist.Name)) == "" {
+		cp := *c
+		cp.mirrors = append([]string{c.dist.Security}, c.mirrors...)
+		c = &cp
 	}
 	return c.fetchToCache(ctx, filename, sum)
 }
@@ -260,5 +268,12 @@ func (c *Client) CachedPath(sum FileSum) (string, bool) {
 	if verifyFile(p, sum) != nil {
 		return "", false
 	}
+	touch(p)
 	return p, true
+}
+
+// touch records a use of a cache entry (cache prune ages entries by it).
+func touch(p string) {
+	now := time.Now()
+	os.Chtimes(p, now, now)
 }

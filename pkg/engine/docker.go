@@ -264,6 +264,20 @@ func (d *Docker) Pull(ctx context.Context, ref string) error {
 	return nil
 }
 
+// Save writes the image ref as a docker-archive (`docker save` format)
+// to w.
+func (d *Docker) Save(ctx context.Context, ref string, w io.Writer) error {
+	rc, err := d.cli.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return fmt.Errorf("engine: saving %s: %w", ref, err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("engine: saving %s: %w", ref, err)
+	}
+	return nil
+}
+
 // Load loads a docker-archive (`docker save` format) tarball into the
 // engine and returns the image IDs and references the engine reported.
 func (d *Docker) Load(ctx context.Context, archive io.Reader) ([]string, error) {

@@ -49,6 +49,8 @@ type Ensured struct {
 	Source   Source
 	// PullError is why the engine's pull failed (Source == SourceCache).
 	PullError error
+	// Downloaded counts the .debs an archive environment fetched.
+	Downloaded int
 }
 
 // LockedImage is what the lock file records about an image.
@@ -90,6 +92,14 @@ func EnsureImage(ctx context.Context, d *engine.Docker, ref, configDigest string
 	cache, err := OpenCache(opts...)
 	if err != nil {
 		return Ensured{}, err
+	}
+	// An image pinned from a local engine or a docker-archive (PinLocal):
+	// the config digest names its content, whatever its repo digests.
+	if configDigest != "" {
+		if info, err := d.Image(ctx, configDigest); err == nil && info.ID == configDigest {
+			res.ImageID, res.Source = info.ID, SourceEngine
+			return res, nil
+		}
 	}
 	if ci, ok, err := cache.Lookup(ctx, digest); err != nil {
 		return Ensured{}, err

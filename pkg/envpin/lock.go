@@ -13,6 +13,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
+	"gitlab.com/verify-release/verify-release/pkg/debian"
+	"gitlab.com/verify-release/verify-release/pkg/rootfs"
 )
 
 // LockVersion is the lock file format version WriteLock writes.
@@ -27,6 +29,10 @@ type Lock struct {
 	Image       LockedImage       `toml:"image"`
 	Tools       map[string]string `toml:"tools,omitempty"`
 	Environment LockedEnvironment `toml:"environment"`
+	// Archive and Packages describe an environment built from a
+	// distribution archive: every .deb of the installed closure.
+	Archive  *LockedArchive   `toml:"archive,omitempty"`
+	Packages []rootfs.Package `toml:"package,omitempty"`
 }
 
 // LockedEnvironment records the distribution and packages of the image.
@@ -61,7 +67,11 @@ func EncodeLock(w io.Writer, l *Lock) error {
 	c.Environment.Packages = append([]string(nil), l.Environment.Packages...)
 	sort.Strings(c.Environment.Packages)
 	var buf bytes.Buffer
-	buf.WriteString("# Written by `verify-release pin`: the image and tools the recipe resolved to.\n# Builds read it and never change it.\n\n")
+	buf.WriteString("# Written by `verify-release pin`: the image and tools the recipe resolved to.\n# Builds read it and never change it.\n")
+	if c.Archive != nil {
+		buf.WriteString("# [[package]] lists every .deb of the environment; runs download exactly\n# these (checked by sha256) and rebuild the image with the digests above.\n")
+	}
+	buf.WriteString("\n")
 	enc := toml.NewEncoder(&buf)
 	enc.Indent = ""
 	if err := enc.Encode(&c); err != nil {
@@ -115,7 +125,46 @@ func ParseLock(data []byte, path string) (*Lock, error) {
 			return nil, fmt.Errorf("%w %s: %q is not a sha256 digest", ErrLock, path, d)
 		}
 	}
+	if err := l.validateArchive(); err != nil {
+		return nil, fmt.Errorf("%w %s: %v", ErrLock, path, err)
+	}
 	return &l, nil
+}
+
+// validateArchive checks the archive part of a lock: every package has
+// a name, version, architecture, pool path, size and sha256.
+func (l *Lock) validateArchive() error {
+	if l.Archive == nil {
+		if len(l.Packages) > 0 {
+			return fmt.Errorf("[[package]] entries without an [archive] table")
+		}
+		return nil
+	}
+	a := l.Archive
+	if _, err := debian.LookupDistribution(a.Distro); err != nil {
+		return fmt.Errorf("[archive] distro %q is not debian or ubuntu", a.Distro)
+	}
+	if a.Suite == "" || a.SourceDateEpoch <= 0 || !validDigest(a.EnvDigest) {
+		return fmt.Errorf("[archive] needs suite, source_date_epoch and env_digest")
+	}
+	if len(l.Packages) == 0 {
+		return fmt.Errorf("[archive] without [[package]] entries")
+	}
+	seen := map[string]bool{}
+	for i, p := range l.Packages {
+		if _, _, err := debian.ParseSpec(p.Name + "=" + p.Version); err != nil {
+			return fmt.Errorf("package %d: %v", i+1, err)
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("package %s is listed twice", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Architecture == "" || p.Suite == "" || p.Size <= 0 || !validDigest("sha256:"+p.SHA256) ||
+			!strings.HasPrefix(p.Filename, "pool/") || strings.Contains(p.Filename, "..") {
+			return fmt.Errorf("package %s: needs architecture, suite, a pool/ filename, size and sha256", p.Name)
+		}
+	}
+	return nil
 }
 
 func validDigest(d string) bool {

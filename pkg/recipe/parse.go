@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"gitlab.com/verify-release/verify-release/pkg/debian"
 )
 
 // ErrInvalid is matched (errors.Is) by every validation error.
@@ -185,6 +187,11 @@ func (v *validator) recipe(r *Recipe) {
 	if r.Signature != nil {
 		v.signature(r, r.Signature)
 	}
+	for _, name := range r.ArtifactNames() {
+		if a := r.Artifacts[name]; a != nil && a.From == FromSrc && r.SrcArtifact() == "" {
+			v.errorf("artifacts."+name+".from", "from = \"src\" needs a git-archive artifact in the recipe to start from")
+		}
+	}
 	v.list("accept", len(r.Accept))
 	for i := range r.Accept {
 		v.accept(r, i, &r.Accept[i])
@@ -265,6 +272,10 @@ func (v *validator) source(s *Source) {
 }
 
 func (v *validator) env(e *Env) {
+	if e.Distro != "" || e.Suite != "" || len(e.Extra) > 0 || e.Snapshot != "" {
+		v.archiveEnv(e)
+		return
+	}
 	if !v.required("env.image", e.Image) {
 		return
 	}
@@ -309,11 +320,83 @@ func (v *validator) env(e *Env) {
 	}
 }
 
+var (
+	suiteRE    = regexp.MustCompile(`^[a-z][a-z0-9.-]*$`)
+	snapshotRE = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z$`)
+)
+
+// archiveEnv validates the distribution form of [env].
+func (v *validator) archiveEnv(e *Env) {
+	switch e.Distro {
+	case "debian", "ubuntu":
+	case "":
+		v.errorf("env.distro", "required key is missing (debian or ubuntu) when env.suite is given")
+	default:
+		v.errorf("env.distro", "%q is not one of debian, ubuntu", e.Distro)
+	}
+	if e.Image != "" || e.Digest != "" {
+		v.errorf("env.image", "give either env.image (a registry image) or env.distro (built from the archive), not both")
+	}
+	if len(e.Setup) > 0 {
+		v.errorf("env.setup", "an environment built from the archive takes no setup commands (they would run with network and drift); list the packages instead")
+	}
+	if v.required("env.suite", e.Suite) && !suiteRE.MatchString(e.Suite) {
+		v.errorf("env.suite", "%q is not a suite name like bookworm", e.Suite)
+	}
+	if e.Snapshot != "" && !snapshotRE.MatchString(e.Snapshot) {
+		v.errorf("env.snapshot", "%q is not a snapshot timestamp like 20250604T000000Z", e.Snapshot)
+	}
+	if len(e.Packages) == 0 {
+		v.errorf("env.packages", "an environment built from the archive needs at least one package")
+	}
+	v.packageList("env.packages", e.Packages)
+	for i, x := range e.Extra {
+		key := fmt.Sprintf("env.extra[%d]", i)
+		if v.required(key+".suite", x.Suite) && !suiteRE.MatchString(x.Suite) {
+			v.errorf(key+".suite", "%q is not a suite name like bullseye", x.Suite)
+		}
+		if len(x.Packages) == 0 {
+			v.errorf(key+".packages", "list the packages to take from %s", x.Suite)
+		}
+		v.packageList(key+".packages", x.Packages)
+	}
+}
+
+func (v *validator) packageList(key string, pkgs []string) {
+	seen := map[string]bool{}
+	for _, p := range pkgs {
+		name, _, err := debian.ParseSpec(p)
+		if err != nil {
+			v.errorf(key, "%q: %s", p, strings.TrimPrefix(err.Error(), debian.ErrInvalid.Error()+": "))
+			continue
+		}
+		if seen[name] {
+			v.errorf(key, "package %s is listed twice", name)
+		}
+		seen[name] = true
+	}
+}
+
 func (v *validator) input(i int, in *Input) {
 	key := fmt.Sprintf("inputs[%d]", i)
 	v.required(key+".name", in.Name)
 	v.relPath(key+".path", in.Path, true)
 	switch {
+	case in.Debian != nil:
+		d := in.Debian
+		if in.Git != "" || in.URL != "" {
+			v.errorf(key, "give one of git, url or debian")
+		}
+		if v.required(key+".debian.suite", d.Suite) && !suiteRE.MatchString(d.Suite) {
+			v.errorf(key+".debian.suite", "%q is not a suite name like trixie", d.Suite)
+		}
+		if _, _, err := debian.ParseSpec(d.Package + "=" + d.Version); err != nil {
+			v.errorf(key+".debian", "package %q version %q: %s", d.Package, d.Version, strings.TrimPrefix(err.Error(), debian.ErrInvalid.Error()+": "))
+		}
+		v.relPath(key+".debian.file", d.File, true)
+		if in.Commit != "" && !IsObjectID(in.Commit) {
+			v.errorf(key+".commit", "%q is not a full commit id", in.Commit)
+		}
 	case in.Git != "" && in.URL != "":
 		v.errorf(key, "give either git (with commit) or url (with sha256), not both")
 	case in.Git != "":
@@ -331,7 +414,7 @@ func (v *validator) input(i int, in *Input) {
 			v.errorf(key+".sha256", "a url input needs a sha256 (64 lower-case hex digits), got %q", in.SHA256)
 		}
 	default:
-		v.errorf(key, "an input needs git and commit, or url and sha256")
+		v.errorf(key, "an input needs git and commit, url and sha256, or debian (suite, package, version, file)")
 	}
 }
 
@@ -394,6 +477,16 @@ func (v *validator) artifact(name string, a *Artifact) {
 		if len(a.Commands) == 0 {
 			v.errorf(key+".commands", "a build artifact needs at least one command")
 		}
+		switch a.From {
+		case "":
+			a.From = FromGit
+		case FromGit, FromSrc, FromDist:
+		default:
+			v.errorf(key+".from", "%q is not one of git, src, dist", a.From)
+		}
+		if a.From != FromGit && a.Mtime == MtimePerFile {
+			v.errorf(key+".mtime", "per-file needs the git history; a build from a tarball takes commit or none")
+		}
 		if a.Output == "" {
 			a.Output = a.File
 		}
@@ -407,6 +500,14 @@ func (v *validator) artifact(name string, a *Artifact) {
 		v.errorf(key+".method", "%q is not one of git-archive, build", a.Method)
 	}
 	v.relPath(key+".path", a.Path, false)
+	if d := a.Debian; d != nil {
+		if v.required(key+".debian.suite", d.Suite) && !suiteRE.MatchString(d.Suite) {
+			v.errorf(key+".debian.suite", "%q is not a suite name like trixie", d.Suite)
+		}
+		if _, _, err := debian.ParseSpec(d.Source + "=" + d.Version); err != nil {
+			v.errorf(key+".debian", "source %q version %q: %s", d.Source, d.Version, strings.TrimPrefix(err.Error(), debian.ErrInvalid.Error()+": "))
+		}
+	}
 	v.list(key+".commands", len(a.Commands))
 	for k, u := range map[string]string{key + ".url": a.URL, key + ".signature_url": a.SignatureURL} {
 		if msg := checkHTTPURL(u); msg != "" {

@@ -74,11 +74,23 @@ type Source struct {
 	Commit string `toml:"commit"`
 }
 
-// Env pins the build environment.
+// Env pins the build environment: a registry image (Image), or an
+// environment built from a distribution's archive (Distro, Suite,
+// Packages, Extra) whose exact .debs the lock file records.
 type Env struct {
 	// Image is an OCI image reference, with a digest (name@sha256:...)
 	// unless Digest is "unresolved".
-	Image string `toml:"image"`
+	Image string `toml:"image,omitempty"`
+	// Distro is "debian" or "ubuntu" for an environment built from the
+	// archive; then Suite is required and Packages are exact archive
+	// packages ("name=version", or "name" resolved and frozen at pin).
+	Distro string `toml:"distro,omitempty"`
+	Suite  string `toml:"suite,omitempty"`
+	// Snapshot is a snapshot archive timestamp (20250604T000000Z) asked
+	// for pool files the mirror no longer has.
+	Snapshot string `toml:"snapshot,omitempty"`
+	// Extra are packages taken from other suites.
+	Extra []EnvExtra `toml:"extra,omitempty"`
 	// Digest is "unresolved" when the image digest could not be known
 	// offline; otherwise empty (the digest is part of Image).
 	Digest string `toml:"digest,omitempty"`
@@ -101,6 +113,13 @@ type Env struct {
 	Timeout string `toml:"timeout,omitempty"`
 }
 
+// EnvExtra names packages of another suite of the same distribution
+// (e.g. bullseye's libtool in a bookworm environment).
+type EnvExtra struct {
+	Suite    string   `toml:"suite"`
+	Packages []string `toml:"packages"`
+}
+
 // Input is an extra pinned input the build needs offline: a git
 // repository at a commit or a file with a sha256.
 type Input struct {
@@ -109,9 +128,23 @@ type Input struct {
 	Commit string `toml:"commit,omitempty"`
 	URL    string `toml:"url,omitempty"`
 	SHA256 string `toml:"sha256,omitempty"`
+	// Debian takes the input from a file of a Debian binary package (e.g.
+	// gnulib's git bundle), checked through the archive's signed chain;
+	// with Commit, the file is a git bundle checked out at that commit.
+	Debian *DebianFile `toml:"debian,omitempty"`
 	// Path is where the input appears, relative to the build workspace
 	// (the directory that holds the source checkout "src").
 	Path string `toml:"path"`
+}
+
+// DebianFile is one file of a Debian binary package.
+type DebianFile struct {
+	Suite   string `toml:"suite"`
+	Package string `toml:"package"`
+	Version string `toml:"version"`
+	// File is the path inside the package, e.g.
+	// "usr/share/gnulib/gnulib.bundle".
+	File string `toml:"file"`
 }
 
 // Artifact is one published file and how to re-create it.
@@ -141,6 +174,15 @@ type Artifact struct {
 	Output string `toml:"output,omitempty"`
 	// Mtime is the mtime policy applied to the source tree before the build.
 	Mtime MtimePolicy `toml:"mtime,omitempty"`
+	// From is where a build starts: "git" (the pinned commit, default),
+	// "src" (the recipe's git-archive artifact, unpacked) or "dist" (this
+	// artifact's published copy, unpacked). The starting tarball's sha256
+	// is checked before it is unpacked.
+	From string `toml:"from,omitempty"`
+	// Debian names a Debian source package whose orig tarball is this
+	// artifact's published copy (checked through the archive's signed
+	// chain, then against SHA256).
+	Debian *DebianOrig `toml:"debian,omitempty"`
 
 	// URL is where the published copy can be fetched.
 	URL string `toml:"url,omitempty"`
@@ -178,6 +220,43 @@ func (a *Accept) Substitution() bool { return a.Old != "" || a.New != "" }
 // AcceptClasses are the difference classes an [[accept]] entry may name
 // (pkg/tarball's classes; a verdict test keeps the lists equal).
 var AcceptClasses = []string{"content", "version-string", "whitespace", "mtime", "owner", "mode", "order", "format", "compression"}
+
+// Where a build starts (Artifact.From).
+const (
+	FromGit  = "git"
+	FromSrc  = "src"
+	FromDist = "dist"
+)
+
+// DebianOrig is a Debian source package's orig tarball, as published by
+// upstream and shipped by Debian.
+type DebianOrig struct {
+	Suite   string `toml:"suite"`
+	Source  string `toml:"source"`
+	Version string `toml:"version"`
+}
+
+// NeedsGit reports whether re-creating the recipe's artifacts reads the
+// upstream git repository.
+func (r *Recipe) NeedsGit() bool {
+	for _, a := range r.Artifacts {
+		if a.Method == MethodGitArchive || (a.Method == MethodBuild && a.From == FromGit) {
+			return true
+		}
+	}
+	return false
+}
+
+// SrcArtifact returns the name of the recipe's git-archive artifact that
+// a from = "src" build starts from.
+func (r *Recipe) SrcArtifact() string {
+	for _, n := range r.ArtifactNames() {
+		if r.Artifacts[n].Method == MethodGitArchive {
+			return n
+		}
+	}
+	return ""
+}
 
 // Signature says how the published artifacts are signed upstream.
 type Signature struct {
@@ -229,6 +308,10 @@ func (r *Recipe) needsEnv() bool {
 	}
 	return false
 }
+
+// FromArchive reports whether the environment is built from a
+// distribution archive ([env] distro = ...) rather than a registry image.
+func (r *Recipe) FromArchive() bool { return r.Env.Distro != "" }
 
 // ImagePinned reports whether Env.Image carries a digest.
 func (r *Recipe) ImagePinned() bool {

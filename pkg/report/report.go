@@ -100,6 +100,20 @@ type Env struct {
 	// Tools are the probed tool versions; Packages the distro package list.
 	Tools    map[string]string `json:"tools,omitempty"`
 	Packages []string          `json:"packages,omitempty"`
+	// Archive describes an environment built from a distribution archive.
+	Archive *Archive `json:"archive,omitempty"`
+}
+
+// Archive is an environment built from a distribution archive's locked
+// packages; Env.Packages holds what dpkg reports installed.
+type Archive struct {
+	Distro    string `json:"distro"`
+	Suite     string `json:"suite"`
+	EnvDigest string `json:"env_digest"`
+	// Packages is the number of locked .debs; Downloaded how many this
+	// run fetched (0 on a warm run).
+	Packages   int `json:"packages"`
+	Downloaded int `json:"downloaded"`
 }
 
 // Artifact is the outcome for one artifact.

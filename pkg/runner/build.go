@@ -124,6 +124,23 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 			err = fmt.Errorf("artifact %s timed out after %s (env.timeout): %w", name, timeout, err)
 		}
 	}()
+	start := ""
+	if a.From != recipe.FromGit && a.From != "" {
+		var err error
+		if start, err = x.startTarball(ctx, name, a); err != nil {
+			return err
+		}
+		if x.commitTime.IsZero() {
+			// No git history is read: the newest mtime of the starting
+			// tarball stands in for the commit time (SOURCE_DATE_EPOCH).
+			t, err := newestMtime(ctx, start)
+			if err != nil {
+				return err
+			}
+			x.commitTime = t
+			x.event(name, "source", "SOURCE_DATE_EPOCH %d: the newest mtime in %s (%s)", t.Unix(), filepath.Base(start), t.Format(time.RFC3339))
+		}
+	}
 	user := x.r.Env.User
 	if user == "" {
 		user = "root"
@@ -152,8 +169,8 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 	}()
 	x.event(name, "env", "started %s session %s", x.o.backend, shortID(sess.ID()))
 
-	x.event(name, "source", "copying the checkout (mtime policy %s) and inputs into %s", a.Mtime, WorkDir)
-	if err := env.copyWorkspace(ctx, sess, a.Mtime); err != nil {
+	x.event(name, "source", "copying the source (from %s, mtime policy %s) and inputs into %s", orGit(a.From), a.Mtime, WorkDir)
+	if err := env.copyWorkspace(ctx, sess, a.Mtime, start); err != nil {
 		return err
 	}
 
@@ -194,10 +211,25 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 	})
 }
 
-func (env *buildEnv) copyWorkspace(ctx context.Context, sess engine.Session, policy recipe.MtimePolicy) error {
+func orGit(from string) string {
+	if from == "" {
+		return recipe.FromGit
+	}
+	return from
+}
+
+// copyWorkspace copies the source (the checkout, or the unpacked start
+// tarball when start is not empty) and the inputs into the session.
+func (env *buildEnv) copyWorkspace(ctx context.Context, sess engine.Session, policy recipe.MtimePolicy, start string) error {
 	x := env.x
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(x.sourceTar(ctx, pw, policy)) }()
+	go func() {
+		if start != "" {
+			pw.CloseWithError(x.tarballSourceTar(ctx, pw, start, policy))
+			return
+		}
+		pw.CloseWithError(x.sourceTar(ctx, pw, policy))
+	}()
 	if err := sess.CopyIn(ctx, WorkDir, pr); err != nil {
 		pr.CloseWithError(err)
 		return fmt.Errorf("runner: copying the source into the build environment: %w", err)

@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"gitlab.com/verify-release/verify-release/pkg/engine"
 	"gitlab.com/verify-release/verify-release/pkg/envpin"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
+	"gitlab.com/verify-release/verify-release/pkg/report"
 )
 
 // lock returns the recipe's lock file (NAME/VERSION.lock beside it), or
@@ -47,6 +49,9 @@ func (x *run) resolveImage(ctx context.Context) (string, error) {
 	d, ok := x.o.engine.(*engine.Docker)
 	if !ok {
 		return "", fmt.Errorf("runner: the docker backend needs a Docker engine")
+	}
+	if x.r.FromArchive() {
+		return x.archiveImage(ctx, d)
 	}
 	ref, configDigest := x.r.Env.Image, ""
 	lock, err := x.lock()
@@ -136,4 +141,63 @@ func (x *run) probeTools(ctx context.Context, sess engine.Session) error {
 		x.event("", "probe", "all %d pinned tool versions match", len(x.r.Env.Tools))
 	}
 	return nil
+}
+
+// checkArchiveLock fails early, before any fetch, when the run builds
+// in an archive environment that has no lock.
+func (x *run) checkArchiveLock(names []string) error {
+	if !x.r.FromArchive() || x.o.backend != BackendDocker {
+		return nil
+	}
+	build := false
+	for _, n := range names {
+		if a := x.r.Artifacts[n]; a.Method == recipe.MethodBuild && (len(x.o.artifacts) == 0 || slices.Contains(x.o.artifacts, n)) {
+			build = true
+		}
+	}
+	if !build {
+		return nil
+	}
+	lock, err := x.lock()
+	if err != nil {
+		return err
+	}
+	if lock == nil || lock.Archive == nil {
+		return x.noArchiveLock()
+	}
+	return nil
+}
+
+func (x *run) noArchiveLock() error {
+	return fmt.Errorf("%w: the environment is built from the %s archive (%s) and needs the lock that lists its packages; run 'verify-release pin %s'", ErrUnpinned, x.r.Env.Distro, x.r.Env.Suite, x.r.Path)
+}
+
+// archiveImage makes the recipe's archive environment available from its
+// lock alone: no registry, no resolver, exactly the locked .debs.
+func (x *run) archiveImage(ctx context.Context, d *engine.Docker) (string, error) {
+	lock, err := x.lock()
+	if err != nil {
+		return "", err
+	}
+	if lock == nil || lock.Archive == nil {
+		return "", x.noArchiveLock()
+	}
+	x.rep.Env.Image = lock.Image.Ref
+	x.event("", "image", "environment %s %s from the lock: %d packages", lock.Archive.Distro, lock.Archive.Suite, len(lock.Packages))
+	ens, err := envpin.EnsureArchive(ctx, d, lock, envpin.ArchiveOptions{
+		Mirror:   x.o.mirror,
+		CacheDir: x.o.cacheDir,
+		Log:      x.o.log,
+		Progress: func(step, msg string) { x.event("", "image", "%s", msg) },
+	})
+	if err != nil {
+		return "", err
+	}
+	x.rep.Env.ImageDigest = ens.Digest
+	x.rep.Env.ImageID = ens.ImageID
+	x.rep.Env.Pinned = true
+	x.debs = lock.Packages
+	x.rep.Env.Archive = &report.Archive{Distro: lock.Archive.Distro, Suite: lock.Archive.Suite, EnvDigest: lock.Archive.EnvDigest, Packages: len(lock.Packages), Downloaded: ens.Downloaded}
+	x.event("", "image", "using %s (%s, via %s, %d .debs downloaded)", ens.Digest, shortID(strings.TrimPrefix(ens.ImageID, "sha256:")), ens.Source, ens.Downloaded)
+	return ens.ImageID, nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
+	"gitlab.com/verify-release/verify-release/pkg/debian"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/source"
 )
@@ -52,6 +53,9 @@ func checkInputs(r *recipe.Recipe, dirs map[string]string) error {
 
 // writeInput writes one pinned input as a tar, laid out at in.Path.
 func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) error {
+	if in.Debian != nil {
+		return x.writeDebianInput(ctx, w, in)
+	}
 	if in.Git != "" {
 		m := x.o.inputDirs[in.Name]
 		if m != "" {
@@ -83,6 +87,65 @@ func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) erro
 	if err != nil {
 		return err
 	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(w)
+	if err := tw.WriteHeader(&tar.Header{Name: in.Path, Mode: 0o644, Size: st.Size(), ModTime: x.commitTime, Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	if _, err := io.Copy(tw, f); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// writeDebianInput lays out a file of a Debian binary package (fetched
+// and checked through the archive's signed chain), or, with a commit,
+// the checkout of that commit from the file as a git bundle.
+func (x *run) writeDebianInput(ctx context.Context, w io.Writer, in recipe.Input) error {
+	d := in.Debian
+	c := debian.NewClient(debian.Debian, debian.WithCacheDir(filepath.Join(x.o.cacheDir, "debs")), debian.WithMirror(x.o.mirror))
+	x.event("", "inputs", "input %s: /%s of Debian %s's %s %s", in.Name, d.File, d.Suite, d.Package, d.Version)
+	pkg, err := c.FindPackage(ctx, d.Suite, d.Package, d.Version, "amd64")
+	if err != nil {
+		return err
+	}
+	file, err := c.ExtractFile(ctx, pkg, d.File)
+	if err != nil {
+		return err
+	}
+	if in.Commit == "" {
+		return x.writeFileInput(w, in, file)
+	}
+	repo, release, err := source.Mirror(ctx, file, x.o.cacheDir)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := source.HasCommit(ctx, repo, in.Commit); err != nil {
+		newest, _ := source.NewestCommit(ctx, repo)
+		return fmt.Errorf("input %s: the git bundle /%s of %s %s does not contain commit %s (its newest commit is %s)", in.Name, d.File, d.Package, d.Version, in.Commit, newest)
+	}
+	dir := filepath.Join(x.work, "input-"+in.Name)
+	if err := source.Checkout(ctx, repo, in.Commit, dir); err != nil {
+		return err
+	}
+	t, err := source.CommitTime(ctx, repo, in.Commit)
+	if err != nil {
+		return err
+	}
+	return source.WriteTree(ctx, w, dir, source.TreeOptions{Prefix: in.Path, Policy: recipe.MtimeCommit, CommitTime: t})
+}
+
+// writeFileInput writes one file as the input at in.Path.
+func (x *run) writeFileInput(w io.Writer, in recipe.Input, p string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err

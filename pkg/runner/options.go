@@ -47,6 +47,7 @@ type options struct {
 	repoDir       string
 	inputDirs     map[string]string
 	cacheDir      string
+	mirror        string
 	publishedDir  string
 	outDir        string
 	keep          bool
@@ -111,6 +112,10 @@ func WithInput(name, dir string) Option {
 		o.inputDirs[name] = dir
 	}
 }
+
+// WithMirror overrides the distribution mirror for environments built
+// from an archive ([env] distro = ...).
+func WithMirror(url string) Option { return func(o *options) { o.mirror = url } }
 
 // WithCacheDir sets the cache directory (default: the user cache dir).
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }

@@ -15,7 +15,7 @@ import (
 // diffPublished fetches the published copy of a and records the
 // per-member diff of it (A) against the re-created file (B).
 func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact, out string, ra *report.Artifact) {
-	pub, origin, err := x.published(ctx, a.File, a.Path, a.URL, a.SHA256)
+	pub, origin, err := x.publishedCopy(ctx, name, a)
 	if err != nil {
 		ra.Published = &report.Published{URL: a.URL, Error: err.Error()}
 		x.warn("artifact %s: cannot diff against the published copy: %v", name, err)

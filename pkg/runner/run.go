@@ -17,6 +17,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/envpin"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
+	"gitlab.com/verify-release/verify-release/pkg/rootfs"
 	"gitlab.com/verify-release/verify-release/pkg/source"
 	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
@@ -102,6 +103,11 @@ type run struct {
 	// artifact; verdicts the verdicts that judged them.
 	evaluated []int
 	verdicts  []*verdict.Verdict
+	// debs are the locked packages of an archive environment.
+	debs []rootfs.Package
+	// starts are the checked tarballs from = "src"|"dist" builds start
+	// from, by artifact name.
+	starts map[string]string
 }
 
 func (x *run) event(artifact, step, format string, args ...any) {
@@ -128,6 +134,7 @@ func (x *run) do(ctx context.Context) error {
 	}
 	work := x.work
 	x.outputs = map[string]string{}
+	x.starts = map[string]string{}
 	if x.o.outDir != "" {
 		x.stage = filepath.Join(work, "results")
 		if err := os.MkdirAll(x.stage, 0o755); err != nil {
@@ -141,8 +148,15 @@ func (x *run) do(ctx context.Context) error {
 		x.o.log = io.MultiWriter(x.o.log, logf)
 	}
 
-	if err := x.prepareSource(ctx); err != nil {
+	if err := x.checkArchiveLock(names); err != nil {
 		return err
+	}
+	if x.r.NeedsGit() {
+		if err := x.prepareSource(ctx); err != nil {
+			return err
+		}
+	} else {
+		x.event("", "source", "every artifact builds from a published tarball: the git repository is not read")
 	}
 	var env *buildEnv
 	defer func() {

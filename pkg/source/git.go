@@ -213,3 +213,21 @@ func FileTimes(ctx context.Context, repo, commit string) (map[string]time.Time, 
 	}
 	return times, nil
 }
+
+// HasCommit reports (as a nil error) whether repo holds commit.
+func HasCommit(ctx context.Context, repo, commit string) error {
+	if _, err := git(ctx, repo, "cat-file", "-e", commit+"^{commit}"); err != nil {
+		return fmt.Errorf("source: %s has no commit %s", repo, commit)
+	}
+	return nil
+}
+
+// NewestCommit returns "ID DATE" of the commit with the newest committer
+// date among all refs of repo.
+func NewestCommit(ctx context.Context, repo string) (string, error) {
+	out, err := git(ctx, repo, "log", "--all", "-1", "--date-order", "--format=%H (%cI)")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
