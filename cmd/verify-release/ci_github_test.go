@@ -14,7 +14,14 @@ import (
 
 func TestCIGitHubCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "verify.yml")
+	// The shipped libntlm recipe is pinned: it gets a verify job.
 	code, stdout, stderr := run(t, nil, "ci", "github", "../../recipes", "-o", out)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "wrote "+out+": 1 verify job(s)\n")
+
+	// Unpinned, it is refused.
+	unpinned := unpinnedRecipes(t)
+	code, stdout, stderr = run(t, nil, "ci", "github", unpinned, "-o", out)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "wrote "+out+": 1 verify job(s), 1 refusing an unpinned image")
 	data, err := os.ReadFile(out)
@@ -25,12 +32,12 @@ func TestCIGitHubCommand(t *testing.T) {
 	assert.Contains(t, jobs, "refused")
 	assert.NotContains(t, jobs, "verify")
 
-	code, stdout, _ = run(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true"}, "ci", "github", "--recipes", "../../recipes")
+	code, stdout, _ = run(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true"}, "ci", "github", "--recipes", unpinned)
 	require.Equal(t, 0, code)
 	require.NoError(t, yaml.Unmarshal([]byte(stdout), &doc))
 	assert.Contains(t, doc["jobs"].(map[string]any), "verify")
 
-	code, _, stderr = run(t, nil, "ci", "github", "../../recipes", "--only", "nope", "-o", out)
+	code, _, stderr = run(t, nil, "ci", "github", unpinned, "--only", "nope", "-o", out)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, `no such recipe "nope"`)
 	again, err := os.ReadFile(out)

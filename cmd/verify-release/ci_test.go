@@ -33,16 +33,7 @@ func TestCIGitLabCommand(t *testing.T) {
 
 	// A recipe whose digest is unresolved and has no lock file: its job
 	// refuses unless unpinned runs are allowed.
-	unpinned := t.TempDir()
-	lib, err := os.ReadFile("../../recipes/libntlm/1.8.toml")
-	require.NoError(t, err)
-	lib = []byte(strings.Replace(string(lib), "image = \"docker.io/library/ubuntu:22.04@sha256:3b06811b2afd352be909dd088a004166d665dc76d38b13eada33522a9d915c6f\"", "image = \"docker.io/library/ubuntu:22.04\"\ndigest = \"unresolved\"", 1))
-	require.NoError(t, os.MkdirAll(filepath.Join(unpinned, "libntlm"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(unpinned, "libntlm", "1.8.toml"), lib, 0o644))
-	require.NoError(t, os.MkdirAll(filepath.Join(unpinned, "keys"), 0o755))
-	key, err := os.ReadFile("../../recipes/keys/libntlm.asc")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(unpinned, "keys", "libntlm.asc"), key, 0o644))
+	unpinned := unpinnedRecipes(t)
 	out2 := filepath.Join(t.TempDir(), "child.yml")
 	code, stdout, stderr = run(t, nil, "ci", "gitlab", unpinned, "-o", out2)
 	require.Equal(t, 0, code, stderr)
@@ -102,4 +93,24 @@ func TestCIResultsCommand(t *testing.T) {
 	code, _, stderr = run(t, nil, "ci", "results", dir)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "needs -o OUTDIR")
+}
+
+// unpinnedRecipes copies the shipped libntlm recipe into a temporary
+// recipes directory with its image digest marked unresolved (and no lock
+// file), for the refusal rules of the ci generators.
+func unpinnedRecipes(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	lib, err := os.ReadFile("../../recipes/libntlm/1.8.toml")
+	require.NoError(t, err)
+	pinned := "image = \"docker.io/library/ubuntu:22.04@sha256:3b06811b2afd352be909dd088a004166d665dc76d38b13eada33522a9d915c6f\""
+	require.Contains(t, string(lib), pinned)
+	lib = []byte(strings.Replace(string(lib), pinned, "image = \"docker.io/library/ubuntu:22.04\"\ndigest = \"unresolved\"", 1))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "libntlm"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "libntlm", "1.8.toml"), lib, 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "keys"), 0o755))
+	key, err := os.ReadFile("../../recipes/keys/libntlm.asc")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "keys", "libntlm.asc"), key, 0o644))
+	return dir
 }

@@ -121,7 +121,7 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 	bad := 0
 	for _, t := range targets {
 		r, p := t.r, t.r.Path
-		if r.Env.Image == "" {
+		if r.Env.Image == "" && !r.FromArchive() {
 			fmt.Fprintf(c.Stdout, "%s: no [env] (git-archive artifacts only): nothing to pin\n", p)
 			continue
 		}
