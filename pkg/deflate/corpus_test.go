@@ -124,6 +124,23 @@ func corpus(t testing.TB) []corpusCase {
 	}
 	ntlm := gunzip(t, fetchCached(t, libntlmURL, "libntlm_1.8.orig.tar.gz", libntlmSHA256))
 	cs = append(cs, corpusCase{name: "libntlm-1.8.tar", data: ntlm, big: true})
+	// The tar streams of the other orig tarballs the tests use (pool paths
+	// and sha256 as in pkg/fingerprint's real cases); the two largest only
+	// with VERIFY_RELEASE_DEFLATE_CORPUS=full, to keep CI time small.
+	origs := []struct{ pool, sha string }{
+		{"main/libn/libntlm/libntlm_1.6.orig.tar.gz", "f2376b87b06d8755aa3498bb1226083fdb1d2cf4460c3982b05a9aa0b51d6821"},
+		{"main/libp/libpipeline/libpipeline_1.5.7.orig.tar.gz", "b8b45194989022a79ec1317f64a2a75b1551b2a55bea06f67704cb2a2e4690b0"},
+	}
+	if os.Getenv("VERIFY_RELEASE_DEFLATE_CORPUS") == "full" {
+		origs = append(origs,
+			struct{ pool, sha string }{"main/libi/libidn2/libidn2_2.3.3.orig.tar.gz", "f3ac987522c00d33d44b323cae424e2cffcb4c63c6aa6cd1376edacbf1c36eb0"},
+			struct{ pool, sha string }{"main/c/curl/curl_8.14.1.orig.tar.gz", "6766ada7101d292b42b8b15681120acd68effa4a9660935853cf6d61f0d984d4"})
+	}
+	for _, o := range origs {
+		name := o.pool[strings.LastIndex(o.pool, "/")+1:]
+		data := gunzip(t, fetchCached(t, debMirror+"pool/"+o.pool, name, o.sha))
+		cs = append(cs, corpusCase{name: strings.TrimSuffix(name, ".orig.tar.gz") + ".tar", data: data, big: true})
+	}
 	return cs
 }
 

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -175,4 +176,33 @@ func TestIdentifyWithCandidates(t *testing.T) {
 	require.Equal(t, only[1], id.Matches[0].Candidate)
 	require.Len(t, id.Rejected, 1)
 	require.Equal(t, only[0], id.Rejected[0].Candidate)
+}
+
+// TestIdentifyRealTarballs names the compressor of every real .tar.gz the
+// tests use (pool paths and sha256 as in pkg/fingerprint's real cases).
+// The answers were checked with the real gzip 1.12 by hand:
+//
+//	zcat F | gzip -9n [--rsyncable] | sha256sum   # equals sha256sum F
+func TestIdentifyRealTarballs(t *testing.T) {
+	for _, c := range []struct {
+		pool, sha, command string
+		want               Candidate
+	}{
+		{"main/c/curl/curl_8.14.1.orig.tar.gz", "6766ada7101d292b42b8b15681120acd68effa4a9660935853cf6d61f0d984d4", "gzip -9n", Candidate{GNU, 9, false}},
+		{"main/libi/libidn2/libidn2_2.3.3.orig.tar.gz", "f3ac987522c00d33d44b323cae424e2cffcb4c63c6aa6cd1376edacbf1c36eb0", "gzip -9n --rsyncable", Candidate{GNU, 9, true}},
+		{"main/libn/libntlm/libntlm_1.6.orig.tar.gz", "f2376b87b06d8755aa3498bb1226083fdb1d2cf4460c3982b05a9aa0b51d6821", "gzip -9n --rsyncable", Candidate{GNU, 9, true}},
+		{"main/libp/libpipeline/libpipeline_1.5.7.orig.tar.gz", "b8b45194989022a79ec1317f64a2a75b1551b2a55bea06f67704cb2a2e4690b0", "gzip -9n", Candidate{GNU, 9, false}},
+		{"main/libn/libntlm/libntlm_1.8.orig.tar.gz", libntlmSHA256, "gzip -6n", Candidate{GNU, 6, false}},
+	} {
+		name := c.pool[strings.LastIndex(c.pool, "/")+1:]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := fetchCached(t, debMirror+"pool/"+c.pool, name, c.sha)
+			id := identifyBytes(t, b)
+			require.NotNil(t, id.Best(), "rejections: %+v", id.Rejected)
+			require.Equal(t, c.want, id.Best().Candidate)
+			require.Equal(t, c.command, id.Best().Command)
+			require.Empty(t, id.Best().HeaderDifferences)
+		})
+	}
 }
