@@ -71,23 +71,23 @@ if [ ! -s "$slice" ]; then
 fi
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-# best CMD...: fastest wall time of REPS runs in seconds; stdin from $in, stdout to $out.
+# best CMD...: fastest of REPS runs, stdin from $in, stdout to $out; prints
+# "WALL CPU" in seconds (CPU = user + sys, less sensitive to a shared machine).
 best() {
-	local b="" t0 t1 d
+	local b="" c="" w u s
 	for _ in $(seq "$reps"); do
-		t0=$(date +%s.%N)
-		"$@" < "$in" > "$out"
-		t1=$(date +%s.%N)
-		d=$(echo "$t1 - $t0" | bc -l)
-		if [ -z "$b" ] || [ "$(echo "$d < $b" | bc -l)" = 1 ]; then b=$d; fi
+		/usr/bin/time -f '%e %U %S' -o "$tmp/time" "$@" < "$in" > "$out"
+		read -r w u s < "$tmp/time"
+		if [ -z "$b" ] || [ "$(echo "$w < $b" | bc -l)" = 1 ]; then b=$w; c=$(echo "$u + $s" | bc -l); fi
 	done
-	printf '%.2f' "$b"
+	printf '%.2f %.2f' "$b" "$c"
 }
 mbps() { echo "scale=1; $1 / 1048576 / $2" | bc -l; }
 
 size=$(stat -c %s "$slice")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+[ -x /usr/bin/time ] || die "/usr/bin/time (Debian package time) is needed"
 {
 echo "# pkg/deflate benchmark"
 echo
@@ -95,18 +95,18 @@ echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(go version | cut -d' ' -f3),
 echo
 echo "## Compression: $slice_mb MiB of the $base tar stream"
 echo
-echo "| compressor | level | C s | C MB/s | Go s | Go MB/s | Go/C time | same bytes | load avg (before C, before Go) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| compressor | level | C s (CPU s) | C MB/s | Go s (CPU s) | Go MB/s | Go/C wall | Go/C CPU | same bytes | load avg (before C, before Go) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for l in $levels; do
 	in=$slice
-	l1=$(load); out=$tmp/c.gz; tc=$(best gzip -cn -$l)
-	l2=$(load); out=$tmp/go.gz; tg=$(best "$bin/emulate" gnu $l)
+	l1=$(load); out=$tmp/c.gz; read -r tc cc <<< "$(best gzip -cn -$l)"
+	l2=$(load); out=$tmp/go.gz; read -r tg cg <<< "$(best "$bin/emulate" gnu $l)"
 	same=no; cmp -s "$tmp/c.gz" "$tmp/go.gz" && same=yes
-	echo "| GNU gzip -cn | $l | $tc | $(mbps "$size" "$tc") | $tg | $(mbps "$size" "$tg") | $(echo "scale=2; $tg / $tc" | bc -l) | $same | $l1; $l2 |"
-	l1=$(load); out=$tmp/c.z; tc=$(best "$bin/zdeflate" "$libz" $l -15 65536)
-	l2=$(load); out=$tmp/go.z; tg=$(best "$bin/emulate" zlib $l)
+	echo "| GNU gzip -cn | $l | $tc ($cc) | $(mbps "$size" "$tc") | $tg ($cg) | $(mbps "$size" "$tg") | $(echo "scale=2; $tg / $tc" | bc -l) | $(echo "scale=2; $cg / $cc" | bc -l) | $same | $l1; $l2 |"
+	l1=$(load); out=$tmp/c.z; read -r tc cc <<< "$(best "$bin/zdeflate" "$libz" $l -15 65536)"
+	l2=$(load); out=$tmp/go.z; read -r tg cg <<< "$(best "$bin/emulate" zlib $l)"
 	same=no; cmp -s "$tmp/c.z" "$tmp/go.z" && same=yes
-	echo "| zlib (raw) | $l | $tc | $(mbps "$size" "$tc") | $tg | $(mbps "$size" "$tg") | $(echo "scale=2; $tg / $tc" | bc -l) | $same | $l1; $l2 |"
+	echo "| zlib (raw) | $l | $tc ($cc) | $(mbps "$size" "$tc") | $tg ($cg) | $(mbps "$size" "$tg") | $(echo "scale=2; $tg / $tc" | bc -l) | $(echo "scale=2; $cg / $cc" | bc -l) | $same | $l1; $l2 |"
 done
 echo
 gsize=$(stat -c %s "$gzf")
@@ -114,24 +114,20 @@ tsize=$(stat -c %s "$tarf")
 echo "## Identification: $base.tar.gz (gzip -9n, $((gsize >> 20)) MiB; $((tsize >> 20)) MiB uncompressed)"
 echo
 in=$gzf out=/dev/null
-l1=$(load); td=$(best gzip -dc)
+l1=$(load); read -r td cd <<< "$(best gzip -dc)"
 l2=$(load)
-t0=$(date +%s.%N)
-"$bin/verify-release" compression --json "$gzf" > "$tmp/id.json" || true
-t1=$(date +%s.%N)
-ti=$(printf '%.2f' "$(echo "$t1 - $t0" | bc -l)")
+in=/dev/null out=$tmp/id.json
+read -r ti ci <<< "$(best "$bin/verify-release" compression --json "$gzf")"
 made=$(grep -m1 '"command"' "$tmp/id.json" | sed 's/.*"command": "\(.*\)".*/\1/')
 l3=$(load)
-t0=$(date +%s.%N)
-"$bin/verify-release" compression --json --quick "$gzf" > "$tmp/idq.json" || true
-t1=$(date +%s.%N)
-tq=$(printf '%.2f' "$(echo "$t1 - $t0" | bc -l)")
+out=$tmp/idq.json
+read -r tq cq <<< "$(best "$bin/verify-release" compression --json --quick "$gzf")"
 madeq=$(grep -m1 '"command"' "$tmp/idq.json" | sed 's/.*"command": "\(.*\)".*/\1/')
-echo "| measurement | s | load avg before |"
-echo "|---|---|---|"
-echo "| gzip -dc | $td | $l1 |"
-echo "| verify-release compression (36 candidates, answer: $made) | $ti | $l2 |"
-echo "| verify-release compression --quick (first 32 MiB judged, answer: $madeq) | $tq | $l3 |"
-echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti / $td" | bc -l) | |"
-echo "| ratio compression --quick / gzip -dc | $(echo "scale=2; $tq / $td" | bc -l) | |"
+echo "| measurement | wall s | CPU s | load avg before |"
+echo "|---|---|---|---|"
+echo "| gzip -dc | $td | $cd | $l1 |"
+echo "| verify-release compression (36 candidates, answer: $made) | $ti | $ci | $l2 |"
+echo "| verify-release compression --quick (first 32 MiB judged, answer: $madeq) | $tq | $cq | $l3 |"
+echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti / $td" | bc -l) | $(echo "scale=2; $ci / $cd" | bc -l) | |"
+echo "| ratio compression --quick / gzip -dc | $(echo "scale=2; $tq / $td" | bc -l) | $(echo "scale=2; $cq / $cd" | bc -l) | |"
 } | tee "$results"
