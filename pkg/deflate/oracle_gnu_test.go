@@ -30,15 +30,19 @@ func TestGNUGzipOracles(t *testing.T) {
 }
 
 // TestGNUGzipHeaderName compares the header written for a named file with
-// the one gzip 1.12 writes (gzip -c without -n on a file keeps its name and
-// mtime).
+// the one gzip 1.10, 1.12 and 1.13 write (gzip -c without -n on a file
+// keeps its name and mtime; -n on a file drops both).
 func TestGNUGzipHeaderName(t *testing.T) {
-	o := gzipOracles(t)[1]
 	data := textLike(5000, 11)
 	dir := t.TempDir()
 	p := dir + "/hello.txt"
 	writeWithMTime(t, p, data, 1700000000)
-	want := o.compressFile(t, p, "-9")
-	got := gnu(t, data, WithLevel(9), WithName("hello.txt"), WithMTime(1700000000))
-	requireSameBytes(t, want, got, "gzip -c -9 hello.txt")
+	for _, o := range gzipOracles(t) {
+		for _, level := range []int{1, 6, 9} {
+			flag := fmt.Sprintf("-%d", level)
+			got := gnu(t, data, WithLevel(level), WithName("hello.txt"), WithMTime(1700000000))
+			requireSameBytes(t, o.compressFile(t, p, flag), got, "gzip "+o.version+" -c "+flag+" hello.txt")
+			requireSameBytes(t, o.compressFile(t, p, "-n", flag), gnu(t, data, WithLevel(level)), "gzip "+o.version+" -cn "+flag+" hello.txt")
+		}
+	}
 }
