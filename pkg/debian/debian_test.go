@@ -289,3 +289,52 @@ func TestFetchOrigThroughSources(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	assert.Contains(t, ve.Have, "1.8-4")
 }
+
+// curl 8.14.1's release was made with bookworm's git 1:2.39.5-0+deb12u2,
+// superseded in bookworm by deb12u3 but still listed by the signed
+// bookworm-security index, so it resolves like any other version. git
+// deb12u1 is in no index any more but still in the security pool: it is
+// accepted only with the digest the recipe pins. The expected digest is
+// sha256sum of the pool file fetched with curl.
+func TestResolveSupersededVersions(t *testing.T) {
+	c := NewClient(Debian, WithCacheDir(t.TempDir()))
+	ctx := ctxT(t)
+	res, err := c.Resolve(ctx, Request{Suite: "bookworm", Packages: []string{"git=1:2.39.5-0+deb12u2"}})
+	require.NoError(t, err)
+	found := false
+	for _, p := range res.Packages {
+		if p.Name == "git" {
+			found = true
+			assert.Equal(t, "1:2.39.5-0+deb12u2", p.Version)
+			assert.Equal(t, "bookworm-security", p.Suite)
+		}
+	}
+	assert.True(t, found)
+
+	const ver = "1:2.39.5-0+deb12u1"
+	url := Debian.Security + "/pool/updates/main/g/git/git_2.39.5-0+deb12u1_amd64.deb"
+	out, err := exec.Command("sh", "-c", "curl -fsS '"+url+"' | sha256sum").Output()
+	require.NoError(t, err, "the Debian mirror is needed: %s", url)
+	sha := strings.Fields(string(out))[0]
+
+	_, err = c.Resolve(ctx, Request{Suite: "bookworm", Packages: []string{"git=" + ver}})
+	var ve *VersionError
+	require.ErrorAs(t, err, &ve, "in no index: refused without a digest")
+	assert.Contains(t, ve.Have, "1:2.39.5-0+deb12u3")
+
+	res, err = c.Resolve(ctx, Request{Suite: "bookworm", Packages: []string{"git=" + ver + "@sha256:" + sha}})
+	require.NoError(t, err)
+	var g Package
+	for _, p := range res.Packages {
+		if p.Name == "git" {
+			g = p
+		}
+	}
+	assert.Equal(t, ver, g.Version)
+	assert.Equal(t, sha, g.SHA256)
+	assert.Equal(t, "pool/updates/main/g/git/git_2.39.5-0+deb12u1_amd64.deb", g.Filename)
+	assert.Positive(t, g.Size)
+
+	_, err = c.Resolve(ctx, Request{Suite: "bookworm", Packages: []string{"git=" + ver + "@sha256:" + strings.Repeat("0", 64)}})
+	require.ErrorIs(t, err, ErrChecksum)
+}

@@ -21,6 +21,9 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/filelock"
 )
 
+// maxPoolFile bounds a pool file whose size no index gives (4 GiB).
+const maxPoolFile = 4 << 30
+
 // Package is one stanza of a Packages index.
 type Package struct {
 	Name         string
@@ -186,15 +189,23 @@ func (c *Client) fetchToCache(ctx context.Context, path string, sum FileSum) (st
 
 func copyChecked(w io.Writer, r io.Reader, sum FileSum, name string) error {
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, sum.Size+1))
+	limit := sum.Size + 1
+	if sum.Size < 0 {
+		limit = maxPoolFile // a digest pinned by the recipe, size unknown
+	}
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, limit))
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrFetch, name, err)
 	}
-	if n != sum.Size {
+	if sum.Size >= 0 && n != sum.Size {
 		return fmt.Errorf("%w: %s: %d bytes, the signed index says %d", ErrChecksum, name, n, sum.Size)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != sum.SHA256 {
-		return fmt.Errorf("%w: %s: sha256 %s, the signed index says %s", ErrChecksum, name, got, sum.SHA256)
+		who := "the signed index says"
+		if sum.Size < 0 {
+			who = "the recipe pins"
+		}
+		return fmt.Errorf("%w: %s: sha256 %s, %s %s", ErrChecksum, name, got, who, sum.SHA256)
 	}
 	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
+	"pault.ag/go/debian/deb"
 	"pault.ag/go/debian/dependency"
 	"pault.ag/go/debian/version"
 )
@@ -60,7 +62,31 @@ func (e *VersionError) Error() string {
 func (e *VersionError) Unwrap() error { return ErrNotFound }
 
 // ParseSpec splits "name=version" (or "name") and validates both parts.
+// A version may carry "@sha256:<64 hex>": the digest of a .deb that the
+// suite's indexes no longer list (superseded by a point release), which
+// is then fetched from the pool and accepted only with that digest (see
+// ParseSpecSHA).
 func ParseSpec(s string) (name, ver string, err error) {
+	name, ver, _, err = ParseSpecSHA(s)
+	return name, ver, err
+}
+
+// ParseSpecSHA is ParseSpec that also returns the pinned .deb digest.
+func ParseSpecSHA(s string) (name, ver, sha string, err error) {
+	if before, digest, ok := strings.Cut(s, "@sha256:"); ok {
+		if len(digest) != 64 || strings.Trim(digest, "0123456789abcdef") != "" {
+			return "", "", "", fmt.Errorf("%w: %q is not @sha256:<64 lower-case hex digits>", ErrInvalid, "@sha256:"+digest)
+		}
+		if !strings.Contains(before, "=") {
+			return "", "", "", fmt.Errorf("%w: %q: a pinned .deb digest needs an exact version (name=version@sha256:...)", ErrInvalid, s)
+		}
+		s, sha = before, digest
+	}
+	name, ver, err = parseSpec(s)
+	return name, ver, sha, err
+}
+
+func parseSpec(s string) (name, ver string, err error) {
 	name, ver, _ = strings.Cut(s, "=")
 	if !validName(name) {
 		return "", "", fmt.Errorf("%w: %q is not a Debian package name", ErrInvalid, name)
@@ -182,16 +208,16 @@ func (c *Client) Resolve(ctx context.Context, req Request) (*Resolution, error) 
 	r := &resolver{u: primary, chosen: map[string]Package{}}
 	// Requested packages first, so their versions win.
 	type want struct {
-		u         *universe
-		name, ver string
+		u              *universe
+		name, ver, sha string
 	}
 	var wants []want
 	for _, s := range req.Packages {
-		n, v, err := ParseSpec(s)
+		n, v, sha, err := ParseSpecSHA(s)
 		if err != nil {
 			return nil, err
 		}
-		wants = append(wants, want{primary, n, v})
+		wants = append(wants, want{primary, n, v, sha})
 	}
 	for _, x := range req.Extra {
 		eu := newUniverse()
@@ -200,17 +226,24 @@ func (c *Client) Resolve(ctx context.Context, req Request) (*Resolution, error) 
 		}
 		r.extra = append(r.extra, eu)
 		for _, s := range x.Packages {
-			n, v, err := ParseSpec(s)
+			n, v, sha, err := ParseSpecSHA(s)
 			if err != nil {
 				return nil, err
 			}
-			wants = append(wants, want{eu, n, v})
+			wants = append(wants, want{eu, n, v, sha})
 		}
 	}
 	for _, w := range wants {
 		p, err := pick(w.u, w.name, w.ver)
+		var ve *VersionError
+		if errors.As(err, &ve) && w.sha != "" {
+			p, err = c.superseded(ctx, w.u, w.name, w.ver, w.sha)
+		}
 		if err != nil {
 			return nil, err
+		}
+		if w.sha != "" && p.SHA256 != w.sha {
+			return nil, fmt.Errorf("%w: %s %s: the recipe pins .deb sha256 %s, the signed index lists %s", ErrChecksum, w.name, w.ver, w.sha, p.SHA256)
 		}
 		if prev, ok := r.chosen[p.Name]; ok && prev.Version != p.Version {
 			return nil, fmt.Errorf("%w: package %s is requested as %s and as %s", ErrInvalid, p.Name, prev.Version, p.Version)
@@ -416,4 +449,71 @@ func priorityRank(p string) int {
 		return 3
 	}
 	return 4
+}
+
+// superseded finds name=ver in the pool when no index lists it any more
+// (a point release replaced it): its pool path is derived from the
+// current entry of the same package (same source directory and
+// architecture), the file is fetched and accepted only when its sha256
+// is sha, and its own control file gives its dependencies.
+func (c *Client) superseded(ctx context.Context, u *universe, name, ver, sha string) (Package, error) {
+	cur := u.newest(name)
+	if len(cur) == 0 {
+		return Package{}, &VersionError{Package: name, Version: ver, Suites: u.suites}
+	}
+	upstream := ver
+	if _, after, ok := strings.Cut(ver, ":"); ok {
+		upstream = after
+	}
+	// Every pool directory the package is listed in (the main archive's
+	// and the security archive's), newest first.
+	var p, filename string
+	var ref Package
+	var errs []string
+	tried := map[string]bool{}
+	for _, cand := range cur {
+		dir := cand.Filename[:strings.LastIndex(cand.Filename, "/")+1]
+		fn := fmt.Sprintf("%s%s_%s_%s.deb", dir, name, upstream, cand.Architecture)
+		if tried[cand.Suite+" "+fn] {
+			continue
+		}
+		tried[cand.Suite+" "+fn] = true
+		got, err := c.Fetch(ctx, cand.Suite, fn, FileSum{Size: -1, SHA256: sha})
+		if err == nil {
+			p, filename, ref = got, fn, cand
+			break
+		}
+		if errors.Is(err, ErrChecksum) || ctx.Err() != nil {
+			return Package{}, fmt.Errorf("%s %s is in no index of %s; the pool copy %s: %w", name, ver, strings.Join(u.suites, ", "), fn, err)
+		}
+		errs = append(errs, err.Error())
+	}
+	if p == "" {
+		return Package{}, fmt.Errorf("%w: %s %s is in no index of %s nor in the pool: %s", ErrNotFound, name, ver, strings.Join(u.suites, ", "), strings.Join(errs, "; "))
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return Package{}, fmt.Errorf("debian: %w", err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return Package{}, fmt.Errorf("debian: %w", err)
+	}
+	defer f.Close()
+	d, err := deb.Load(f, p)
+	if err != nil {
+		return Package{}, fmt.Errorf("%w: %s: %v", ErrInvalid, filename, err)
+	}
+	defer d.Close()
+	v := d.Control.Paragraph.Values
+	if v["Package"] != name || v["Version"] != ver {
+		return Package{}, fmt.Errorf("%w: %s holds %s %s, not %s %s", ErrInvalid, filename, v["Package"], v["Version"], name, ver)
+	}
+	return Package{
+		Name: name, Version: ver, Architecture: v["Architecture"], Source: v["Source"],
+		Filename: filename, Size: fi.Size(), SHA256: sha,
+		Depends: v["Depends"], PreDepends: v["Pre-Depends"], Provides: v["Provides"],
+		Essential: v["Essential"] == "yes", Priority: v["Priority"], MultiArch: v["Multi-Arch"],
+		Suite: ref.Suite, Root: ref.Root,
+	}, nil
 }
