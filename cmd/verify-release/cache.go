@@ -37,7 +37,7 @@ func runCache(ctx context.Context, c *cli, args []string) error {
 	fs.Var(durationFlag{older}, "older-than", "prune: remove entries not modified for `DURATION` (e.g. 30d, 2w, 36h)")
 	all := fs.Bool("all", false, "prune: remove everything, including images")
 	dry := fs.Bool("dry-run", false, "prune: only list what would be removed")
-	containers := fs.Bool("containers", false, "prune: also remove leftover verify-release containers (label verify-release=1)")
+	containers := fs.Bool("containers", false, "prune: also remove verify-release containers (label verify-release=1) of runs that are gone, never a live run's")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

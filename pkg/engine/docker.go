@@ -16,12 +16,20 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"gitlab.com/verify-release/verify-release/pkg/owner"
 )
 
 // Label is set (with value "1") on every container the Docker backend
 // creates, so leftovers can be found with `docker ps -a --filter
-// label=verify-release=1` and removed with Docker.Prune.
+// label=verify-release=1`. Beside it the owner labels (pkg/owner) name
+// the process that created the container, and LabelKeep marks one kept
+// with Spec.Keep; Docker.Reap and Docker.Prune remove only containers
+// whose owner is gone.
 const Label = "verify-release"
+
+// LabelKeep is set (to "1") on containers of sessions with Spec.Keep.
+const LabelKeep = "verify-release.keep"
 
 // DefaultCaps are the capabilities a Docker session keeps after dropping
 // all others. They are what package managers and typical autotools builds
@@ -50,7 +58,8 @@ var keepAlive = []string{"/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep
 
 // Docker runs sessions in containers of a Docker Engine.
 type Docker struct {
-	cli *client.Client
+	cli   *client.Client
+	owner owner.Owner // recorded on every container Start creates
 }
 
 var _ Engine = (*Docker)(nil)
@@ -59,7 +68,14 @@ var _ Engine = (*Docker)(nil)
 type DockerOption func(*dockerOptions)
 
 type dockerOptions struct {
-	host string
+	host  string
+	owner *owner.Owner
+}
+
+// WithOwner records o instead of the calling process as the owner of the
+// containers Start creates (a test stands in for a crashed run with it).
+func WithOwner(o owner.Owner) DockerOption {
+	return func(opt *dockerOptions) { opt.owner = &o }
 }
 
 // WithDockerHost talks to host (e.g. "unix:///var/run/docker.sock")
@@ -85,7 +101,14 @@ func NewDocker(opts ...DockerOption) (*Docker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: connecting to Docker: %w", err)
 	}
-	return &Docker{cli: cli}, nil
+	d := &Docker{cli: cli}
+	if o.owner != nil {
+		d.owner = *o.owner
+	} else if d.owner, err = owner.Self(); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return d, nil
 }
 
 // Client returns the underlying Docker API client.
@@ -130,13 +153,17 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Session, error) {
 		network = "bridge"
 	}
 	caps := append(append([]string(nil), DefaultCaps...), spec.CapAdd...)
-	res, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+	// Created without ctx's cancellation: a create cancelled in flight can
+	// leave a container whose ID the client never learnt.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	res, err := d.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
 		Name: spec.Name,
 		Config: &container.Config{
 			Image:           img.ID,
 			Entrypoint:      keepAlive,
 			Cmd:             []string{},
-			Labels:          map[string]string{Label: "1"},
+			Labels:          d.labels(spec),
 			NetworkDisabled: !spec.Network,
 			StopSignal:      "SIGTERM",
 		},
@@ -160,6 +187,10 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Session, error) {
 		s.entrypoint = img.Config.Entrypoint
 		s.cmd = img.Config.Cmd
 	}
+	if err := ctx.Err(); err != nil {
+		s.spec.Keep = false
+		return nil, errors.Join(fmt.Errorf("engine: starting container from %s: %w", spec.Image, err), s.Close(ctx))
+	}
 	if _, err := d.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 		s.spec.Keep = false
 		return nil, errors.Join(fmt.Errorf("engine: starting container from %s: %w", spec.Image, err), s.Close(ctx))
@@ -167,9 +198,30 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Session, error) {
 	return s, nil
 }
 
+func (d *Docker) labels(spec Spec) map[string]string {
+	l := d.owner.Labels()
+	l[Label] = "1"
+	if spec.Keep {
+		l[LabelKeep] = "1"
+	}
+	return l
+}
+
 // Containers lists the IDs of all containers (running or not) labelled
 // verify-release=1.
 func (d *Docker) Containers(ctx context.Context) ([]string, error) {
+	items, err := d.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(items))
+	for _, c := range items {
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
+func (d *Docker) list(ctx context.Context) ([]container.Summary, error) {
 	res, err := d.cli.ContainerList(ctx, client.ContainerListOptions{
 		All:     true,
 		Filters: make(client.Filters).Add("label", Label+"=1"),
@@ -177,29 +229,37 @@ func (d *Docker) Containers(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: listing containers: %w", err)
 	}
-	ids := make([]string, 0, len(res.Items))
-	for _, c := range res.Items {
-		ids = append(ids, c.ID)
-	}
-	return ids, nil
+	return res.Items, nil
 }
 
-// Prune force-removes all containers labelled verify-release=1, including
-// ones kept with Spec.Keep and ones of sessions still running. It returns
-// the IDs removed.
-func (d *Docker) Prune(ctx context.Context) ([]string, error) {
-	ids, err := d.Containers(ctx)
+// Reap force-removes the containers left by runs that crashed: labelled
+// verify-release=1, not kept (Spec.Keep), and whose owner process is gone
+// (owner.Owner.Gone). A live run's containers, another host's and those
+// of older versions (no owner labels) are never touched. It returns the
+// IDs removed; a run calls it before it starts.
+func (d *Docker) Reap(ctx context.Context) ([]string, error) { return d.remove(ctx, false) }
+
+// Prune is Reap that also removes kept containers whose owner is gone
+// ('verify-release cache prune --containers').
+func (d *Docker) Prune(ctx context.Context) ([]string, error) { return d.remove(ctx, true) }
+
+func (d *Docker) remove(ctx context.Context, kept bool) ([]string, error) {
+	items, err := d.list(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
 	var errs []error
-	for _, id := range ids {
-		if err := d.removeContainer(ctx, id); err != nil {
+	for _, c := range items {
+		o, ok := owner.FromLabels(c.Labels)
+		if !ok || !o.Gone() || (c.Labels[LabelKeep] == "1" && !kept) {
+			continue
+		}
+		if err := d.removeContainer(ctx, c.ID); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		removed = append(removed, id)
+		removed = append(removed, c.ID)
 	}
 	return removed, errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"gitlab.com/verify-release/verify-release/pkg/engine"
+	"gitlab.com/verify-release/verify-release/pkg/owner"
 	"gitlab.com/verify-release/verify-release/pkg/testenv"
 )
 
@@ -210,13 +212,57 @@ func TestDockerKeep(t *testing.T) {
 	ids, err := d.Containers(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, ids, id)
-	// Prune removes kept containers.
+	// Its owner (this process) is alive: neither Reap nor Prune touch it.
 	removed, err := d.Prune(ctx)
 	require.NoError(t, err)
-	assert.Contains(t, removed, id)
+	assert.NotContains(t, removed, id)
 	exists, err := d.ContainerExists(ctx, id)
 	require.NoError(t, err)
-	assert.False(t, exists)
+	require.True(t, exists)
+	_, err = d.Client().ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+	require.NoError(t, err)
+}
+
+// TestDockerReapOnlyDeadOwners: containers recorded as made by a process
+// that has ended (a real one, run and waited for) are removed by Reap,
+// unless kept, and by Prune; this process's containers never are.
+func TestDockerReapOnlyDeadOwners(t *testing.T) {
+	ctx := context.Background()
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	dead, err := owner.Self()
+	require.NoError(t, err)
+	dead.PID = cmd.Process.Pid
+	ghost, err := engine.NewDocker(engine.WithOwner(dead))
+	require.NoError(t, err)
+	defer ghost.Close()
+	ref, _ := testenv.BookwormAutotoolsImage(t)
+	start := func(d *engine.Docker, keep bool) string {
+		s, err := d.Start(ctx, engine.Spec{Image: ref, Keep: keep})
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			d.Client().ContainerRemove(context.Background(), s.ID(), client.ContainerRemoveOptions{Force: true})
+		})
+		return s.ID()
+	}
+	live := testenv.RequireDocker(t)
+	mine := start(live, false)
+	crashed := start(ghost, false)
+	kept := start(ghost, true)
+	reaped, err := live.Reap(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, reaped, crashed)
+	assert.NotContains(t, reaped, kept, "Reap leaves kept containers")
+	assert.NotContains(t, reaped, mine, "the owner is alive")
+	pruned, err := live.Prune(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, pruned, kept, "Prune removes kept containers of dead owners")
+	assert.NotContains(t, pruned, mine)
+	for id, want := range map[string]bool{mine: true, crashed: false, kept: false} {
+		exists, err := live.ContainerExists(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, want, exists, id)
+	}
 }
 
 func TestDockerStartFailureCleansUp(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gitlab.com/verify-release/verify-release/pkg/envpin"
+	"gitlab.com/verify-release/verify-release/pkg/owner"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/rootfs"
@@ -57,11 +58,18 @@ func Run(ctx context.Context, r *recipe.Recipe, opts ...Option) (*report.Report,
 		Recipe: report.Recipe{Name: r.Name, Version: r.Version, Path: r.Path, SHA256: r.SHA256},
 		Source: report.Source{Git: r.Source.Git, Tag: r.Source.Tag, Commit: r.Source.Commit},
 	}}
-	work, err := os.MkdirTemp("", "verify-release-")
+	run.reap(ctx)
+	work, err := os.MkdirTemp("", workPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	run.work = work
+	if self, err := owner.Self(); err == nil {
+		if err := self.WriteFile(work); err != nil {
+			os.RemoveAll(work)
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+	}
 	if !o.keep {
 		defer os.RemoveAll(work)
 	}
@@ -83,6 +91,40 @@ func Run(ctx context.Context, r *recipe.Recipe, opts ...Option) (*report.Report,
 		}
 	}
 	return run.rep, err
+}
+
+// workPrefix names a run's temporary directory, which records its owner
+// (pkg/owner) so that a later run can remove it if the run crashes.
+const workPrefix = "verify-release-"
+
+// reaper is an engine that can remove the containers of crashed runs
+// (engine.Docker).
+type reaper interface {
+	Reap(ctx context.Context) ([]string, error)
+}
+
+// reap removes what crashed runs left: their temporary directories and,
+// with an engine that can, their containers. Nothing of a live run is
+// touched (owner.Owner.Gone); failures are warnings.
+func (x *run) reap(ctx context.Context) {
+	dirs, err := owner.ReapDirs(filepath.Join(os.TempDir(), workPrefix+"*"))
+	for _, d := range dirs {
+		x.event("", "reap", "removed %s, left by a run that ended without cleaning up", d)
+	}
+	if err != nil {
+		x.warn("removing what crashed runs left: %v", err)
+	}
+	rp, ok := x.o.engine.(reaper)
+	if !ok {
+		return
+	}
+	ids, err := rp.Reap(ctx)
+	for _, id := range ids {
+		x.event("", "reap", "removed container %.12s, left by a run that ended without cleaning up", id)
+	}
+	if err != nil {
+		x.warn("removing containers crashed runs left: %v", err)
+	}
 }
 
 type run struct {
