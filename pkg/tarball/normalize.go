@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -133,28 +134,19 @@ func (n normalizeOptions) header(m *Member) *tar.Header {
 }
 
 func normalizeTar(ctx context.Context, in io.Reader, w io.Writer, o options, n normalizeOptions, opts []Option) error {
-	tw := tar.NewWriter(w)
 	if !n.sort {
-		var werr error
-		sink := func(m *Member) io.Writer {
-			if err := tw.WriteHeader(n.header(m)); err != nil {
-				werr = fmt.Errorf("writing %s: %w", display(m.Name), err)
-				return errWriter{werr}
-			}
-			if m.Size == 0 || n.header(m).Size == 0 {
-				return nil
-			}
-			return tw
-		}
-		err := eachMember(ctx, in, append(opts, withContent(sink)), nil)
-		if werr != nil {
-			return werr
-		}
-		if err != nil {
+		tw := tar.NewWriter(w)
+		if err := writeMembers(ctx, in, tw, n, opts, nil); err != nil {
 			return err
 		}
 		return tw.Close()
 	}
+	// --sort: each member is written out normalized (headers, content,
+	// padding) to a spool file as it is read, and only its name and where
+	// its record lies are kept, so memory is a few dozen bytes per member
+	// whatever its header holds. The records are then copied out in name
+	// order: tar.Writer encodes each member on its own, so this is the
+	// archive writing them in that order would give.
 	spool, err := os.CreateTemp("", "verify-release-normalize-*")
 	if err != nil {
 		return fmt.Errorf("creating spool file: %w", err)
@@ -163,36 +155,65 @@ func normalizeTar(ctx context.Context, in io.Reader, w io.Writer, o options, n n
 		spool.Close()
 		os.Remove(spool.Name())
 	}()
-	type entry struct {
-		m   *Member
-		off int64
+	type record struct {
+		name     string
+		off, end int64
 	}
-	var entries []entry
-	var off int64
+	var records []record
 	cw := &countWriter{w: spool}
-	sink := func(m *Member) io.Writer { return cw }
-	if err := eachMember(ctx, in, append(opts, withContent(sink)), func(m *Member) {
-		entries = append(entries, entry{m, off})
+	stw := tar.NewWriter(cw)
+	var off int64
+	if err := writeMembers(ctx, in, stw, n, opts, func(m *Member) error {
+		if err := stw.Flush(); err != nil { // the content's block padding
+			return fmt.Errorf("writing spool file: %w", err)
+		}
+		records = append(records, record{strings.Clone(m.Name), off, cw.n})
 		off = cw.n
+		return nil
 	}); err != nil {
 		return err
 	}
-	sort.SliceStable(entries, func(i, j int) bool { return entries[i].m.Name < entries[j].m.Name })
-	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return err
+	sort.SliceStable(records, func(i, j int) bool { return records[i].name < records[j].name })
+	for _, r := range records {
+		if _, err := io.Copy(w, ctxReader{ctx, io.NewSectionReader(spool, r.off, r.end-r.off)}); err != nil {
+			return fmt.Errorf("writing %s: %w", display(r.name), err)
 		}
-		h := n.header(e.m)
+	}
+	// The end of archive, as tar.Writer.Close writes it.
+	if _, err := w.Write(make([]byte, 2*512)); err != nil {
+		return fmt.Errorf("writing the end of archive: %w", err)
+	}
+	return nil
+}
+
+// writeMembers writes every member of in, normalized, to tw; after each
+// member (header and content written) it calls done, if set.
+func writeMembers(ctx context.Context, in io.Reader, tw *tar.Writer, n normalizeOptions, opts []Option, done func(*Member) error) error {
+	var werr error
+	sink := func(m *Member) io.Writer {
+		h := n.header(m)
 		if err := tw.WriteHeader(h); err != nil {
-			return fmt.Errorf("writing %s: %w", display(e.m.Name), err)
+			werr = fmt.Errorf("writing %s: %w", display(m.Name), err)
+			return errWriter{werr}
 		}
-		if h.Size > 0 {
-			if _, err := io.Copy(tw, ctxReader{ctx, io.NewSectionReader(spool, e.off, e.m.Size)}); err != nil {
-				return fmt.Errorf("writing %s: %w", display(e.m.Name), err)
+		if m.Size == 0 || h.Size == 0 {
+			return nil
+		}
+		return tw
+	}
+	var fn func(*Member)
+	if done != nil {
+		fn = func(m *Member) {
+			if werr == nil {
+				werr = done(m)
 			}
 		}
 	}
-	return tw.Close()
+	err := eachMember(ctx, in, append(opts, withContent(sink)), fn)
+	if werr != nil {
+		return werr
+	}
+	return err
 }
 
 type errWriter struct{ err error }
