@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,8 +32,12 @@ checked with the same rules as 'recipe check' before it is written.
 With --repo (a clone of --git), the tag's commit is resolved there, its time
 compared with the tarball's mtimes, and the -src tarball's prefix and
 compressor identified by re-creating it. With --debian PKG, the published
-copy is Debian's orig tarball of source package PKG, fetched from the pool
-and checked to be the same file.
+copy is Debian's orig tarball of source package PKG, found in the suites'
+Sources indexes (signed chain) with the same sha256.
+
+Without --repo, the dist artifact is re-created from the published dist
+tarball itself (from = "dist": ./configure and make dist on its unpacked
+tree), so the recipe needs no git history.
 
 Examples:
   verify-release recipe new --git https://github.com/curl/curl.git --tag curl-8_14_1 \
@@ -96,7 +99,13 @@ func runRecipeNew(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	if o.Debian != "" {
-		do.DebianURL, err = debianOrig(ctx, o.Debian, o.Mirror, rep.Fingerprint)
+		var suites []string
+		for _, x := range strings.Split(o.Suites, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				suites = append(suites, x)
+			}
+		}
+		do.Debian, do.DebianURL, err = debianOrig(ctx, o.Debian, o.Mirror, suites, rep.Fingerprint)
 		if err != nil {
 			return err
 		}
@@ -132,33 +141,42 @@ func runRecipeNew(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// debianOrig finds Debian's orig tarball of source package pkg for the
-// dist fingerprinted in fp and checks it is the same file (size and
-// sha256); it returns its pool URL.
-func debianOrig(ctx context.Context, pkg, mirror string, fp *fingerprint.Fingerprint) (string, error) {
-	_, ver, ok := fingerprint.NameVersion(fp.Archive.TopDirectory)
-	if !ok {
-		return "", fmt.Errorf("--debian %s: cannot tell the upstream version from the top directory %q", pkg, fp.Archive.TopDirectory)
-	}
-	ext := map[string]string{"gzip": "gz", "xz": "xz", "bzip2": "bz2", "zstd": "zst"}[fp.Compression.Format]
-	if ext == "" {
-		return "", fmt.Errorf("--debian %s: Debian orig tarballs are compressed; %s is %s", pkg, fp.File.Name, fp.Compression.Format)
-	}
-	dir := pkg[:1]
-	if strings.HasPrefix(pkg, "lib") && len(pkg) > 3 {
-		dir = pkg[:4]
-	}
-	file := fmt.Sprintf("pool/main/%s/%s/%s_%s.orig.tar.%s", dir, pkg, pkg, ver, ext)
+// debianOrig finds, in the Sources indexes of suites (read through the
+// signed InRelease), source package pkg whose orig tarball is the dist
+// fingerprinted in fp (same size and sha256). It returns the package and
+// the file's pool URL.
+func debianOrig(ctx context.Context, pkg, mirror string, suites []string, fp *fingerprint.Fingerprint) (*recipe.DebianOrig, string, error) {
 	cdir, err := cache.Dir()
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	cl := debian.NewClient(debian.Debian, debian.WithMirror(mirror), debian.WithCacheDir(cdir+"/debs"))
-	if _, err := cl.Fetch(ctx, "", file, debian.FileSum{Size: fp.File.Size, SHA256: fp.File.SHA256}); err != nil {
-		if errors.Is(err, debian.ErrChecksum) {
-			return "", fmt.Errorf("--debian %s: Debian's %s is not %s: %w", pkg, file, fp.File.Name, err)
+	cl := debian.NewClient(debian.Debian, debian.WithMirror(mirror), debian.WithCacheDir(filepath.Join(cdir, "debian")))
+	var seen []string
+	for _, suite := range suites {
+		rel, err := cl.Release(ctx, suite)
+		if err != nil {
+			return nil, "", fmt.Errorf("--debian %s: %w", pkg, err)
 		}
-		return "", fmt.Errorf("--debian %s: %w", pkg, err)
+		srcs, err := cl.Sources(ctx, rel, "main")
+		if err != nil {
+			return nil, "", fmt.Errorf("--debian %s: %w", pkg, err)
+		}
+		for _, src := range srcs {
+			if src.Name != pkg {
+				continue
+			}
+			f, ok := src.OrigTarball()
+			if !ok {
+				continue
+			}
+			if f.SHA256 == fp.File.SHA256 && f.Size == fp.File.Size {
+				return &recipe.DebianOrig{Suite: suite, Source: pkg, Version: src.Version}, cl.URL(f.Path(src)), nil
+			}
+			seen = append(seen, suite+" "+src.Version+" ("+f.Name+")")
+		}
 	}
-	return cl.URL(file), nil
+	if len(seen) == 0 {
+		return nil, "", fmt.Errorf("--debian %s: no source package %s in %s", pkg, pkg, strings.Join(suites, ", "))
+	}
+	return nil, "", fmt.Errorf("--debian %s: no orig tarball of %s is %s (sha256 %s); the archive has %s", pkg, pkg, filepath.Base(fp.File.Name), fp.File.SHA256, strings.Join(seen, ", "))
 }

@@ -33,19 +33,27 @@ func TestRecipeNewCurl(t *testing.T) {
 	assert.Equal(t, "curl", r.Name)
 	assert.Equal(t, "8.14.1", r.Version)
 	assert.Equal(t, recipe.Unresolved, r.Source.Commit, "no clone: the commit is not invented")
-	// tar -xOzf F curl-8.14.1/Dockerfile | grep -n ^FROM: 27:FROM debian:bookworm-slim@sha256:90522eeb...
-	assert.Equal(t, "debian:bookworm-slim@sha256:90522eeb7e5923ee2b871c639059537b30521272f10ca86fdbbbb2b75a8c40cd", r.Env.Image)
-	assert.Contains(t, r.Env.Packages, "libtool=2.4.7-7~deb12u1")
-	assert.Contains(t, r.Env.Packages, "autoconf=2.71-3")
+	// The Debian-archive form with the exact versions of
+	// tar -xOzf F curl-8.14.1/docs/RELEASE-TOOLS.md | grep '^- '
+	assert.Equal(t, "debian", r.Env.Distro)
+	assert.Equal(t, "bookworm", r.Env.Suite)
+	assert.Equal(t, []string{"autoconf=2.71-3", "automake=1:1.16.5-1.3", "libtool=2.4.7-7~deb12u1", "make=4.3-4.1", "perl=5.36.0-7+deb12u2", "git=1:2.39.5-0+deb12u2"}, r.Env.Packages)
 	assert.Equal(t, "2.4.7 Debian-2.4.7-7~deb12u1", r.Env.Tools["ltmain"])
 	dist := r.Artifacts["dist"]
 	require.NotNil(t, dist)
 	assert.Equal(t, curlSHA256, dist.SHA256, "sha256sum of the file given")
 	assert.Equal(t, "curl-8.14.1.tar.gz", dist.File)
-	assert.Equal(t, "http://deb.debian.org/debian/pool/main/c/curl/curl_8.14.1.orig.tar.gz", dist.URL)
+	// No clone: the dist is re-created from itself.
+	assert.Equal(t, recipe.FromDist, dist.From)
+	assert.Equal(t, []string{"./configure", "make dist"}, dist.Commands)
+	// Found in trixie's Sources index with the dist's sha256.
+	require.NotNil(t, dist.Debian)
+	assert.Equal(t, "trixie", dist.Debian.Suite)
+	assert.Equal(t, "curl", dist.Debian.Source)
+	assert.True(t, strings.HasPrefix(dist.Debian.Version, "8.14.1-"), dist.Debian.Version)
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
-	assert.Contains(t, string(data), "#   suite = \"bookworm\"\n")
+	assert.Contains(t, string(data), "(http://deb.debian.org/debian/pool/main/c/curl/curl_8.14.1.orig.tar.gz), checked to have this sha256")
 	assert.Contains(t, string(data), "# NOT ESTABLISHED: the release commands")
 
 	// An existing file is kept unless --force.

@@ -33,8 +33,10 @@ type DraftOptions struct {
 	// DistURL and SrcURL are where the published copies can be fetched.
 	DistURL, SrcURL string
 	// DebianURL is a Debian pool URL whose file was checked to have the
-	// dist tarball's sha256 (the published copy, from the archive).
+	// dist tarball's sha256 (the published copy, from the archive), and
+	// Debian the source package it belongs to.
 	DebianURL string
+	Debian    *recipe.DebianOrig
 }
 
 // Draft is a drafted recipe: TOML text with comments for what could not be
@@ -165,10 +167,19 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 				w("#   ruled out: %s (%s:%d)\n", ro.Reason, relName(ro.Member), ro.Line)
 			}
 		}
-		w("# Its Debian-archive form, for recipes that take it:\n")
-		for _, line := range strings.Split(strings.TrimSuffix(rep.Env, "\n"), "\n") {
-			w("#   %s\n", line)
+		if best.Env.Distro != "debian" && best.Env.Distro != "ubuntu" {
+			w("# Its archive form (for a distribution recipes cannot build from yet):\n")
+			for _, line := range strings.Split(strings.TrimSuffix(rep.Env, "\n"), "\n") {
+				w("#   %s\n", line)
+			}
 		}
+	}
+	if best != nil && (best.Env.Distro == "debian" || best.Env.Distro == "ubuntu") {
+		// The Debian-archive form: exact packages, locked by 'pin'.
+		w("distro = %s\nsuite = %s\n", q(best.Env.Distro), q(best.Env.Suite))
+		d.writePackages(b, best, true)
+		d.writeTools(b, fp)
+		return
 	}
 	// The image: a base image pinned by digest in the tarball itself, if
 	// it is the best environment's suite; else the suite's official image,
@@ -195,8 +206,16 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 		missing("the packages of the build environment: no generator versions in the tarball")
 		return
 	}
-	// Packages: exact versions the suite's index has; other versions the
-	// tarball names are comments (the Debian-archive form fetches them).
+	d.writePackages(b, best, false)
+	d.writeTools(b, fp)
+}
+
+// writePackages writes env.packages for the best candidate: matched
+// versions exact; a near match (another point release) exact as the
+// tarball names it in the archive form (the pool usually still has it),
+// bare with a comment for an image; a mismatch bare with a comment.
+func (d *Draft) writePackages(b *strings.Builder, best *Candidate, archive bool) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	var pkgs []string
 	seen := map[string]bool{}
 	var notes []string
@@ -210,8 +229,19 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 			pkgs = append(pkgs, k.Package+"="+k.Has)
 		case Near:
 			seen[k.Package] = true
-			pkgs = append(pkgs, k.Package)
-			notes = append(notes, fmt.Sprintf("# %s: the tarball names %s; %s", k.Package, k.Evidence, k.Note))
+			exact := ""
+			if k.Tool == ToolReleaseTools {
+				_, exact, _ = strings.Cut(k.Evidence, "=")
+			} else if i := strings.Index(k.Evidence, " Debian-"); k.Tool == ToolLibtool && i >= 0 {
+				exact = k.Evidence[i+len(" Debian-"):]
+			}
+			if archive && exact != "" {
+				pkgs = append(pkgs, k.Package+"="+exact)
+				notes = append(notes, fmt.Sprintf("# %s=%s as the tarball names it; %s", k.Package, exact, k.Note))
+			} else {
+				pkgs = append(pkgs, k.Package)
+				notes = append(notes, fmt.Sprintf("# %s: the tarball names %s; %s", k.Package, k.Evidence, k.Note))
+			}
 		case Mismatch:
 			// The tool is still needed; its version is not established.
 			seen[k.Package] = true
@@ -228,7 +258,11 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 	}
 	w("# NOT ESTABLISHED: the project's own build dependencies (compilers, libraries) are not in the tarball's evidence.\n")
 	w("packages = [%s]\n", qlist(pkgs))
-	// [env.tools]: the versions probed before the build.
+}
+
+// writeTools writes [env.tools]: the versions probed before the build.
+func (d *Draft) writeTools(b *strings.Builder, fp *Fingerprint) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	tools := map[string]string{}
 	for _, e := range fp.Evidence {
 		if !e.Compared || e.Build != nil && e.Build.Kind == "development" {
@@ -339,6 +373,10 @@ func (d *Draft) writeSrc(ctx context.Context, b *strings.Builder, o DraftOptions
 }
 
 func (d *Draft) writeDist(b *strings.Builder, fp *Fingerprint, o DraftOptions, commit string, commitTime time.Time, missing func(string, ...any)) {
+	if o.Repo == "" && fp.Generated {
+		d.writeDistFromDist(b, fp, o, missing)
+		return
+	}
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	w("\n# The make dist tarball.\n[artifacts.dist]\n")
 	file := filepath.Base(fp.File.Name)
@@ -370,13 +408,61 @@ func (d *Draft) writeDist(b *strings.Builder, fp *Fingerprint, o DraftOptions, c
 	if upstream != "" && upstream != ext {
 		w("output = %s\n", q(upstream))
 	}
-	switch {
-	case o.DistURL != "":
+	d.writePublished(b, o, missing)
+}
+
+// writeDistFromDist drafts a build that starts from the published dist
+// tarball itself (from = "dist"): its generated files are already there,
+// so configure and make dist re-create it, with SOURCE_DATE_EPOCH the
+// newest member mtime (what the runner uses without git history).
+func (d *Draft) writeDistFromDist(b *strings.Builder, fp *Fingerprint, o DraftOptions, missing func(string, ...any)) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("\n# The make dist tarball, re-created from itself (no clone given).\n[artifacts.dist]\n")
+	file, upstream := distNames(fp)
+	if file != filepath.Base(fp.File.Name) {
+		w("# %s is Debian's name for upstream's %s\n", filepath.Base(fp.File.Name), file)
+	}
+	w("file = %s\nsha256 = %s\nmethod = \"build\"\nfrom = \"dist\"\n", q(file), q(fp.File.SHA256))
+	m := fp.Archive.MTime
+	switch m.Policy {
+	case "single":
+		w("# every member has mtime @%d, the newest, which a build from the tarball takes as SOURCE_DATE_EPOCH\nmtime = \"commit\"\n", m.CandidateUnix)
+	case "clamped", "per-file":
+		w("# members keep their own mtimes (%s, newest @%d)\nmtime = \"none\"\n", m.Policy, m.CandidateUnix)
+	}
+	missing("the release commands: a tarball does not record them; these are the usual steps from a dist tarball")
+	w("commands = [%s]\n", qlist([]string{"./configure", "make dist"}))
+	if upstream != "" {
+		w("output = %s\n", q(upstream))
+	}
+	d.writePublished(b, o, missing)
+}
+
+func distNames(fp *Fingerprint) (file, upstream string) {
+	file = filepath.Base(fp.File.Name)
+	ext := map[string]string{"gzip": ".tar.gz", "xz": ".tar.xz", "bzip2": ".tar.bz2", "zstd": ".tar.zst", "none": ".tar"}[fp.Compression.Format]
+	if fp.Archive.TopDirectory != "" {
+		upstream = strings.TrimSuffix(fp.Archive.TopDirectory, "/") + ext
+	}
+	if strings.Contains(file, ".orig.tar") && upstream != "" {
+		file = upstream
+	}
+	return file, upstream
+}
+
+func (d *Draft) writePublished(b *strings.Builder, o DraftOptions, missing func(string, ...any)) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	if o.DistURL != "" {
 		w("url = %s\n", q(o.DistURL))
-	case o.DebianURL != "":
+	}
+	if o.Debian != nil {
+		w("# the published copy: Debian's orig tarball (%s), checked to have this sha256\n", o.DebianURL)
+		w("debian = { suite = %s, source = %s, version = %s }\n", q(o.Debian.Suite), q(o.Debian.Source), q(o.Debian.Version))
+	} else if o.DebianURL != "" && o.DistURL == "" {
 		w("# Debian's orig tarball, checked to have this sha256\nurl = %s\n", q(o.DebianURL))
-	default:
-		missing("where the published dist tarball can be fetched (--url)")
+	}
+	if o.DistURL == "" && o.DebianURL == "" {
+		missing("where the published dist tarball can be fetched (--url or --debian)")
 	}
 }
 

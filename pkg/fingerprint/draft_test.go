@@ -25,12 +25,15 @@ func TestDraftKeepsAMismatchedToolUnversioned(t *testing.T) {
 	require.NoError(t, err, "%s", d.TOML)
 	assert.Equal(t, "libpipeline", r.Name)
 	assert.Equal(t, recipe.Unresolved, r.Source.Commit)
-	assert.Equal(t, "docker.io/library/debian:bookworm", r.Env.Image)
-	assert.Equal(t, recipe.Unresolved, r.Env.Digest)
+	assert.Equal(t, "debian", r.Env.Distro)
+	assert.Equal(t, "bookworm", r.Env.Suite)
 	assert.Equal(t, []string{"autoconf=2.71-3", "automake=1:1.16.5-1.3", "libtool", "make"}, r.Env.Packages)
 	assert.Equal(t, "2.4.7 Debian-2.4.7-4", r.Env.Tools["ltmain"])
-	// bootstrap.conf pins gnulib, so the project bootstraps with it.
-	assert.Equal(t, []string{"./bootstrap", "./configure", "make dist"}, r.Artifacts["dist"].Commands)
+	// No clone: from the dist itself, whose members keep their mtimes.
+	dist := r.Artifacts["dist"]
+	assert.Equal(t, recipe.FromDist, dist.From)
+	assert.Equal(t, recipe.MtimeNone, dist.Mtime)
+	assert.Equal(t, []string{"./configure", "make dist"}, dist.Commands)
 	assert.True(t, strings.Contains(string(d.TOML), "# NOT ESTABLISHED: libtool as the tarball has it (2.4.7 Debian-2.4.7-4): suffix -4, Debian 12 (bookworm) has -7~deb12u1\n"), "%s", d.TOML)
 	assert.Contains(t, d.Missing, "libtool 2.4.7 Debian-2.4.7-4 is not in Debian 12 (bookworm)")
 }
