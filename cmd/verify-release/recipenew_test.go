@@ -37,7 +37,11 @@ func TestRecipeNewCurl(t *testing.T) {
 	// tar -xOzf F curl-8.14.1/docs/RELEASE-TOOLS.md | grep '^- '
 	assert.Equal(t, "debian", r.Env.Distro)
 	assert.Equal(t, "bookworm", r.Env.Suite)
-	assert.Equal(t, []string{"autoconf=2.71-3", "automake=1:1.16.5-1.3", "libtool=2.4.7-7~deb12u1", "make=4.3-4.1", "perl=5.36.0-7+deb12u2", "git=1:2.39.5-0+deb12u2"}, r.Env.Packages)
+	require.Len(t, r.Env.Packages, 6)
+	assert.Equal(t, []string{"autoconf=2.71-3", "automake=1:1.16.5-1.3", "libtool=2.4.7-7~deb12u1", "make=4.3-4.1"}, r.Env.Packages[:4])
+	// perl and git at deb12u2 are superseded point releases: left to pin
+	// (bookworm's current ones), the tarball's named in a comment.
+	assert.Equal(t, []string{"perl", "git"}, r.Env.Packages[4:])
 	assert.Equal(t, "2.4.7 Debian-2.4.7-7~deb12u1", r.Env.Tools["ltmain"])
 	dist := r.Artifacts["dist"]
 	require.NotNil(t, dist)
@@ -54,6 +58,7 @@ func TestRecipeNewCurl(t *testing.T) {
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.Contains(t, string(data), "(http://deb.debian.org/debian/pool/main/c/curl/curl_8.14.1.orig.tar.gz), checked to have this sha256")
+	assert.Contains(t, string(data), "# NOT ESTABLISHED: perl=5.36.0-7+deb12u2 as the tarball names it: ")
 	assert.Contains(t, string(data), "# NOT ESTABLISHED: the release commands")
 
 	// An existing file is kept unless --force.

@@ -211,9 +211,10 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 }
 
 // writePackages writes env.packages for the best candidate: matched
-// versions exact; a near match (another point release) exact as the
-// tarball names it in the archive form (the pool usually still has it),
-// bare with a comment for an image; a mismatch bare with a comment.
+// versions exact; a near match (another point release)
+// bare (pin resolves it against the indexes, which list only current
+// point releases) with the tarball's version as a comment; a mismatch
+// bare with a comment.
 func (d *Draft) writePackages(b *strings.Builder, best *Candidate, archive bool) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	var pkgs []string
@@ -236,8 +237,11 @@ func (d *Draft) writePackages(b *strings.Builder, best *Candidate, archive bool)
 				exact = k.Evidence[i+len(" Debian-"):]
 			}
 			if archive && exact != "" {
-				pkgs = append(pkgs, k.Package+"="+exact)
-				notes = append(notes, fmt.Sprintf("# %s=%s as the tarball names it; %s", k.Package, exact, k.Note))
+				// The suite's indexes list only current point releases
+				// (and updates); 'pin' resolves the bare name to one.
+				pkgs = append(pkgs, k.Package)
+				notes = append(notes, fmt.Sprintf("# NOT ESTABLISHED: %s=%s as the tarball names it: %s; left to 'pin', which resolves the current one", k.Package, exact, k.Note))
+				d.Missing = append(d.Missing, fmt.Sprintf("%s=%s (a superseded point release; %s has %s)", k.Package, exact, best.Env.Suite, k.Has))
 			} else {
 				pkgs = append(pkgs, k.Package)
 				notes = append(notes, fmt.Sprintf("# %s: the tarball names %s; %s", k.Package, k.Evidence, k.Note))
