@@ -362,6 +362,12 @@ func (r *Reader) discardContent(m *Member) error {
 	if m.sparse == nil {
 		return nil // archive/tar skips it before the next header
 	}
+	// Charged as readContent charges it, so that Checksum refuses what
+	// Diff and Normalize refuse.
+	if m.Size > r.opts.maxSize-r.content {
+		return &LimitError{Limit: r.opts.maxSize, Compressed: r.dec.cr.n.Load(), Sparse: m.Size}
+	}
+	r.content += m.Size
 	r.ts.inContent = true
 	defer func() { r.ts.inContent = false }()
 	if m.sparse.phys == 0 {

@@ -82,7 +82,7 @@ func TestSparseNotExpanded(t *testing.T) {
 			assert.Equal(t, KindContent, res.Findings[0].Kind)
 
 			// The tar stream digest is the file's, as sha256sum says.
-			_, tarSum, err := Checksum(ctx, a)
+			_, tarSum, err := Checksum(ctx, a, opts...)
 			require.NoError(t, err)
 			assert.Equal(t, sha256sum(t, dir, a), tarSum)
 

@@ -8,11 +8,13 @@ package tarballtest
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Header builds one ustar header block by hand, for headers archive/tar
@@ -126,4 +128,94 @@ i=0; while [ $i -lt $4 ]; do cat "$2.z"; i=$((i+1)); done >> "$3" && rm "$2.z" "
 		return "", fmt.Errorf("tarballtest: gzip bomb: %v: %s", err, b)
 	}
 	return out, nil
+}
+
+// Corpus writes the hostile corpus into dir and returns its files by
+// case name. Bombs decompress to 64 MiB (run them with a smaller
+// --max-size); the sparse bomb declares 1e12 bytes.
+func Corpus(dir string) (map[string]string, error) {
+	out := map[string]string{}
+	raw := func(name string, blocks ...[]byte) error {
+		var b bytes.Buffer
+		for _, blk := range blocks {
+			b.Write(blk)
+		}
+		b.Write(End)
+		p, err := Write(dir, name, b.Bytes())
+		out[name] = p
+		return err
+	}
+	content := func(s string) []byte { return pad([]byte(s)) }
+	pax := func(recs string) []byte {
+		return append(Header("./PaxHeaders/x", tar.TypeXHeader, int64(len(recs))), pad([]byte(recs))...)
+	}
+	longName := strings.Repeat("deep/", 200_000) + "f" // 1 MB name
+	steps := []error{
+		raw("traversal.tar", Header("../pwned", tar.TypeReg, 2), content("x\n"), Header("/tmp/pwned-abs", tar.TypeReg, 2), content("x\n")),
+		raw("symlink-out.tar", link("escape", tar.TypeSymlink, "/"), Header("escape/tmp/pwned-link", tar.TypeReg, 2), content("x\n")),
+		raw("hardlink-out.tar", link("passwd", tar.TypeLink, "../../../../etc/passwd")),
+		raw("devices.tar", Header("null", tar.TypeChar, 0), Header("sda", tar.TypeBlock, 0), Header("fifo", tar.TypeFifo, 0)),
+		raw("longname.tar", Header("././@LongLink", tar.TypeGNULongName, int64(len(longName))), content(longName), Header("x", tar.TypeReg, 0)),
+		raw("longname-nested.tar", Header("././@LongLink", tar.TypeGNULongName, 4), content("aaaa"), Header("././@LongLink", tar.TypeGNULongName, 4), content("bbbb"), Header("x", tar.TypeReg, 0)),
+		raw("pax-huge-length.tar", pax("99999999999999999999 path=x\n"), Header("x", tar.TypeReg, 0)),
+		raw("pax-many-records.tar", pax(strings.Repeat(PAXRecord("comment", "c"), 50_000)), Header("x", tar.TypeReg, 0)),
+		raw("pax-size-negative.tar", pax(PAXRecord("size", "-1")), Header("x", tar.TypeReg, 0)),
+		raw("pax-size-huge.tar", pax(PAXRecord("size", "9223372036854775807")), Header("x", tar.TypeReg, 0)),
+		raw("pax-mtime-extreme.tar", pax(PAXRecord("mtime", "-99999999999999.999999999")), Header("x", tar.TypeReg, 0)),
+		raw("size-claim.tar", Header("huge", tar.TypeReg, 10<<30)),
+		raw("sparse-bomb.tar", SparsePAX10("big", 1e12)),
+	}
+	if err := errors.Join(steps...); err != nil {
+		return nil, err
+	}
+	// Truncations of a valid archive: inside a header, inside content.
+	var good bytes.Buffer
+	good.Write(Header("a.txt", tar.TypeReg, 1000))
+	good.Write(pad(bytes.Repeat([]byte("a"), 1000)))
+	good.Write(End)
+	for name, n := range map[string]int{"truncated-header.tar": 300, "truncated-content.tar": 900} {
+		p, err := Write(dir, name, good.Bytes()[:n])
+		if err != nil {
+			return nil, err
+		}
+		out[name] = p
+	}
+	// Bombs of each compressor: one member of 64 MiB of zeros.
+	zeros := append(Header("zeros", tar.TypeReg, 64<<20), make([]byte, 64<<20)...)
+	zeros = append(zeros, End...)
+	plain, err := Write(dir, "zeros.tar", zeros)
+	if err != nil {
+		return nil, err
+	}
+	for _, tool := range []string{"gzip", "xz", "zstd", "bzip2"} {
+		p, err := Compress(plain, tool)
+		if err != nil {
+			return nil, err
+		}
+		out["bomb-"+tool] = p
+		if tool == "gzip" {
+			// A truncated compressed stream.
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			if out["truncated.tar.gz"], err = Write(dir, "truncated.tar.gz", data[:len(data)/2]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := os.Remove(plain); err != nil {
+		return nil, err
+	}
+	if out["empty.tar"], err = Write(dir, "empty.tar", nil); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// link is a header of type typ (symlink or hard link) pointing at target.
+func link(name string, typ byte, target string) []byte {
+	b := Header(name, typ, 0)
+	copy(b[157:257], target)
+	return Checksum(b)
 }
