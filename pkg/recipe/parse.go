@@ -184,6 +184,7 @@ func (v *validator) recipe(r *Recipe) {
 	for _, name := range r.ArtifactNames() {
 		v.artifact(name, r.Artifacts[name])
 	}
+	v.sharedBuilds(r)
 	if r.Signature != nil {
 		v.signature(r, r.Signature)
 	}
@@ -445,6 +446,12 @@ func (v *validator) artifact(name string, a *Artifact) {
 	if a.SHA512 != "" && !isHex(a.SHA512, 128) {
 		v.errorf(key+".sha512", "%q is not a sha512 (128 lower-case hex digits)", a.SHA512)
 	}
+	if a.Build != "" && (a.Mtime != "" || a.SourceDateEpoch != nil || len(a.Commands) > 0) {
+		v.errorf(key+".build", "an artifact made by the build of %q takes no commands, mtime or source_date_epoch of its own (they are %q's)", a.Build, a.Build)
+	}
+	if e := a.SourceDateEpoch; e != nil && (*e < 1 || *e > MaxSourceDateEpoch) {
+		v.errorf(key+".source_date_epoch", "%d is not a time in Unix seconds between 1 and %d", *e, int64(MaxSourceDateEpoch))
+	}
 	switch a.Mtime {
 	case "":
 		a.Mtime = MtimeCommit
@@ -473,8 +480,11 @@ func (v *validator) artifact(name string, a *Artifact) {
 		if len(a.Commands) > 0 {
 			v.errorf(key+".commands", "a git-archive artifact takes no build commands")
 		}
+		if a.SourceDateEpoch != nil || a.Build != "" {
+			v.errorf(key, "source_date_epoch and build apply to build artifacts only")
+		}
 	case MethodBuild:
-		if len(a.Commands) == 0 {
+		if len(a.Commands) == 0 && a.Build == "" {
 			v.errorf(key+".commands", "a build artifact needs at least one command")
 		}
 		switch a.From {
@@ -513,6 +523,50 @@ func (v *validator) artifact(name string, a *Artifact) {
 		if msg := checkHTTPURL(u); msg != "" {
 			v.errorf(k, "%q %s", u, msg)
 		}
+	}
+}
+
+// MaxSourceDateEpoch is the largest source_date_epoch accepted:
+// 9999-12-31T23:59:59Z.
+const MaxSourceDateEpoch = 253402300799
+
+// sharedBuilds checks the build = "NAME" references: NAME is another
+// build artifact with commands of its own (no chains), and the files of
+// one build come from different output paths.
+func (v *validator) sharedBuilds(r *Recipe) {
+	outputs := map[string]map[string]string{} // owner -> output -> artifact
+	for _, name := range r.ArtifactNames() {
+		a := r.Artifacts[name]
+		if a == nil || a.Method != MethodBuild {
+			continue
+		}
+		owner := name
+		if a.Build != "" {
+			key := "artifacts." + name + ".build"
+			o := r.Artifacts[a.Build]
+			switch {
+			case a.Build == name:
+				v.errorf(key, "an artifact cannot name itself")
+				continue
+			case o == nil:
+				v.errorf(key, "%q is not an artifact of this recipe", a.Build)
+				continue
+			case o.Method != MethodBuild:
+				v.errorf(key, "%q is a %s artifact, not a build", a.Build, o.Method)
+				continue
+			case o.Build != "":
+				v.errorf(key, "%q is itself made by the build of %q: name %q", a.Build, o.Build, o.Build)
+				continue
+			}
+			owner = a.Build
+		}
+		if outputs[owner] == nil {
+			outputs[owner] = map[string]string{}
+		}
+		if prev, ok := outputs[owner][a.Output]; ok && a.Output != "" {
+			v.errorf("artifacts."+name+".output", "%q is also the output of artifact %q of the same build", a.Output, prev)
+		}
+		outputs[owner][a.Output] = name
 	}
 }
 

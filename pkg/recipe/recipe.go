@@ -183,6 +183,15 @@ type Artifact struct {
 	// artifact's published copy (checked through the archive's signed
 	// chain, then against SHA256).
 	Debian *DebianOrig `toml:"debian,omitempty"`
+	// SourceDateEpoch, when set, is the SOURCE_DATE_EPOCH of every build
+	// step instead of the commit time (e.g. the time upstream's release
+	// script ran). Unix seconds, 1 to MaxSourceDateEpoch.
+	SourceDateEpoch *int64 `toml:"source_date_epoch,omitempty"`
+	// Build names another build artifact whose build also leaves this
+	// file (at Output): the file is copied out of that build's session
+	// instead of running a build of its own. Such an artifact has no
+	// commands, mtime or source_date_epoch.
+	Build string `toml:"build,omitempty"`
 
 	// URL is where the published copy can be fetched.
 	URL string `toml:"url,omitempty"`
@@ -312,6 +321,27 @@ func (r *Recipe) needsEnv() bool {
 // FromArchive reports whether the environment is built from a
 // distribution archive ([env] distro = ...) rather than a registry image.
 func (r *Recipe) FromArchive() bool { return r.Env.Distro != "" }
+
+// BuildOwner returns the name of the artifact whose build produces
+// artifact name: its Build, or name itself.
+func (r *Recipe) BuildOwner(name string) string {
+	if a := r.Artifacts[name]; a != nil && a.Build != "" {
+		return a.Build
+	}
+	return name
+}
+
+// SharedOutputs returns the artifacts produced by owner's build: owner
+// first, then those naming it in build, in ArtifactNames order.
+func (r *Recipe) SharedOutputs(owner string) []string {
+	out := []string{owner}
+	for _, n := range r.ArtifactNames() {
+		if a := r.Artifacts[n]; n != owner && a != nil && a.Build == owner {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // ImagePinned reports whether Env.Image carries a digest.
 func (r *Recipe) ImagePinned() bool {

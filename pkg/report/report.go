@@ -100,6 +100,8 @@ type Env struct {
 	// Tools are the probed tool versions; Packages the distro package list.
 	Tools    map[string]string `json:"tools,omitempty"`
 	Packages []string          `json:"packages,omitempty"`
+	// User is the user build steps ran as (env.user; root by default).
+	User string `json:"user,omitempty"`
 	// Archive describes an environment built from a distribution archive.
 	Archive *Archive `json:"archive,omitempty"`
 }
@@ -118,13 +120,19 @@ type Archive struct {
 
 // Artifact is the outcome for one artifact.
 type Artifact struct {
-	Name     string `json:"name"`
-	File     string `json:"file"`
-	Method   string `json:"method"`
-	Expected string `json:"expected_sha256"`
-	Actual   string `json:"actual_sha256,omitempty"`
-	Status   Status `json:"status"`
-	Error    string `json:"error,omitempty"`
+	Name   string `json:"name"`
+	File   string `json:"file"`
+	Method string `json:"method"`
+	// Build names the artifact whose build made this file, when that is
+	// another artifact (recipe key build).
+	Build string `json:"build,omitempty"`
+	// SourceDateEpoch is the SOURCE_DATE_EPOCH of the build that made a
+	// build artifact (the recipe's source_date_epoch, or the commit time).
+	SourceDateEpoch int64  `json:"source_date_epoch,omitempty"`
+	Expected        string `json:"expected_sha256"`
+	Actual          string `json:"actual_sha256,omitempty"`
+	Status          Status `json:"status"`
+	Error           string `json:"error,omitempty"`
 	// Reason says why a SKIPPED artifact was not attempted.
 	Reason string `json:"reason,omitempty"`
 	// Output is the re-created file's name in OUT/NAME/VERSION/ (with --out).

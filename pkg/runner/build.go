@@ -36,6 +36,8 @@ type buildEnv struct {
 	probe bool   // tools still to be probed
 	// inputs are tar files, one per recipe input, made once per run.
 	inputs []string
+	// builds are the builds run so far, by the artifact that owns them.
+	builds map[string]*built
 }
 
 func (x *run) newBuildEnv(ctx context.Context) (*buildEnv, error) {
@@ -109,9 +111,62 @@ func (x *run) sourceTar(ctx context.Context, w io.Writer, policy recipe.MtimePol
 	return source.WriteTree(ctx, w, dir, opts)
 }
 
-// build re-creates one build artifact in a fresh session and copies the
-// output to out.
-func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact, out string) (err error) {
+// built is the outcome of one build, shared by the artifacts it makes.
+type built struct {
+	err    error            // the build failed: every artifact of it fails
+	copied map[string]error // per artifact: copying its file out failed
+}
+
+// buildArtifact re-creates build artifact name: it runs the build of the
+// artifact's owner (itself, or the artifact its build key names) once per
+// run, copying out every file that build makes, and returns this
+// artifact's outcome. outPath gives where each artifact's file goes.
+func (env *buildEnv) buildArtifact(ctx context.Context, name string, ra *report.Artifact, outPath func(string) string) error {
+	x := env.x
+	owner := x.r.BuildOwner(name)
+	o := x.r.Artifacts[owner]
+	ra.SourceDateEpoch = env.sourceDateEpoch(o)
+	if owner != name {
+		ra.Build = owner
+	}
+	b, ok := env.builds[owner]
+	if !ok {
+		names := x.r.SharedOutputs(owner)
+		outs := make(map[string]string, len(names))
+		for _, n := range names {
+			outs[n] = outPath(n)
+		}
+		b = &built{copied: map[string]error{}}
+		b.err = env.build(ctx, owner, o, outs, b.copied)
+		if env.builds == nil {
+			env.builds = map[string]*built{}
+		}
+		env.builds[owner] = b
+	} else if owner != name {
+		x.event(name, "build", "made by the build of %s", owner)
+	}
+	if b.err != nil {
+		if owner != name {
+			return fmt.Errorf("runner: the build of %s, which makes %s, failed: %w", owner, name, b.err)
+		}
+		return b.err
+	}
+	return b.copied[name]
+}
+
+// sourceDateEpoch is the SOURCE_DATE_EPOCH of a's build steps: the
+// recipe's source_date_epoch, or the commit time.
+func (env *buildEnv) sourceDateEpoch(a *recipe.Artifact) int64 {
+	if a.SourceDateEpoch != nil {
+		return *a.SourceDateEpoch
+	}
+	return env.x.commitTime.Unix()
+}
+
+// build runs build artifact name's commands in a fresh session and
+// copies each file in outs (artifact name -> local path) out of it; a
+// file that cannot be copied is recorded in copied, by artifact.
+func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact, outs map[string]string, copied map[string]error) (err error) {
 	x := env.x
 	timeout := 30 * time.Minute
 	if d := x.r.Env.Timeout; d != "" {
@@ -148,11 +203,18 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 	if x.o.backend == BackendHost {
 		user = "" // the host backend runs as the calling user
 	}
+	home := "/root"
+	if user != "" && !isRoot(user) {
+		home = BuildHome
+	}
+	if x.rep.Env != nil && user != "" {
+		x.rep.Env.User = user
+	}
 	sess, err := x.o.engine.Start(ctx, engine.Spec{
 		Image:   env.image,
 		Network: false,
 		User:    user,
-		Env:     buildEnvVars(x.commitTime),
+		Env:     buildEnvVars(env.sourceDateEpoch(a), home),
 		WorkDir: SrcDir,
 		CapAdd:  x.r.Env.CapAdd,
 		Memory:  parseMemory(x.r.Env.Memory),
@@ -172,6 +234,11 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 	x.event(name, "source", "copying the source (from %s, mtime policy %s) and inputs into %s", orGit(a.From), a.Mtime, WorkDir)
 	if err := env.copyWorkspace(ctx, sess, a.Mtime, start); err != nil {
 		return err
+	}
+	if home == BuildHome {
+		if err := env.handOver(ctx, sess, name, user); err != nil {
+			return err
+		}
 	}
 
 	if env.probe {
@@ -204,11 +271,56 @@ func (env *buildEnv) build(ctx context.Context, name string, a *recipe.Artifact,
 			return &StepError{Artifact: name, Command: c, ExitCode: code}
 		}
 	}
-	outPath := path.Join(SrcDir, a.Output)
-	x.event(name, "copy", "copying %s out", outPath)
-	return writeAtomic(out, func(w io.Writer) error {
-		return sess.CopyOut(ctx, outPath, w)
+	for _, n := range x.r.SharedOutputs(name) {
+		outPath := path.Join(SrcDir, x.r.Artifacts[n].Output)
+		x.event(n, "copy", "copying %s out", outPath)
+		if err := os.MkdirAll(filepath.Dir(outs[n]), 0o755); err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+		if err := writeAtomic(outs[n], func(w io.Writer) error {
+			return sess.CopyOut(ctx, outPath, w)
+		}); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			copied[n] = fmt.Errorf("runner: artifact %s: the build of %s left no file %s: %w", n, name, x.r.Artifacts[n].Output, err)
+		}
+	}
+	return nil
+}
+
+// BuildHome is HOME for a build user other than root: a directory of the
+// workspace the user owns (the image's home directory of that user, if
+// any, may not exist or not be writable, e.g. nobody's /nonexistent).
+const BuildHome = WorkDir + "/.home"
+
+// isRoot reports whether the engine user spec names root.
+func isRoot(user string) bool {
+	u, _, _ := strings.Cut(user, ":")
+	return u == "root" || u == "0"
+}
+
+// handOver gives the workspace to the build user: as root, it creates
+// BuildHome and changes the owner of everything under WorkDir (not
+// following symbolic links) to user, so that the build can write into
+// the checkout (autom4te.cache, configure output) and its home.
+func (env *buildEnv) handOver(ctx context.Context, sess engine.Session, name, user string) error {
+	x := env.x
+	x.event(name, "source", "handing %s over to the build user %s (HOME=%s)", WorkDir, user, BuildHome)
+	var out strings.Builder
+	code, err := sess.Exec(ctx, engine.ExecSpec{
+		Cmd:    []string{"/bin/sh", "-c", `mkdir -p "$1" && chown -hR "$2" "$3"`, "sh", BuildHome, user, WorkDir},
+		User:   "0",
+		Stdout: &out,
+		Stderr: &out,
 	})
+	if err != nil {
+		return fmt.Errorf("runner: giving %s to the build user %s: %w", WorkDir, user, err)
+	}
+	if code != 0 {
+		return fmt.Errorf("runner: giving %s to the build user %s (env.user): chown exited with code %d: %s", WorkDir, user, code, strings.TrimSpace(out.String()))
+	}
+	return nil
 }
 
 func orGit(from string) string {
@@ -255,13 +367,13 @@ func copyTarIn(ctx context.Context, sess engine.Session, p string) error {
 }
 
 // buildEnvVars is the environment of every build step.
-func buildEnvVars(commitTime time.Time) []string {
+func buildEnvVars(sourceDateEpoch int64, home string) []string {
 	return []string{
-		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(commitTime.Unix(), 10),
+		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(sourceDateEpoch, 10),
 		"TZ=UTC",
 		"LC_ALL=C",
 		"LANG=C",
-		"HOME=/root",
+		"HOME=" + home,
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 	}
 }

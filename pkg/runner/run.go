@@ -233,7 +233,9 @@ func (x *run) do(ctx context.Context) error {
 					return err
 				}
 			}
-			aerr = env.build(ctx, name, a, out)
+			aerr = env.buildArtifact(ctx, name, &ra, func(n string) string {
+				return filepath.Join(work, "out", n, x.r.Artifacts[n].File)
+			})
 		}
 		if err := ctx.Err(); err != nil {
 			return err
