@@ -17,8 +17,10 @@ changed header fields (mode, owner, mtime, pax records...), changed
 content (unified diff for text members), order, tar-level facts (formats,
 pax global headers such as git's commit id, padding) and the compression
 layer (gzip header fields, zstd frames, xz check). Compression is detected
-from magic bytes: tar, tar.gz, tar.xz, tar.zst, tar.bz2. Nothing is
-extracted to disk.
+from magic bytes: tar, tar.gz, tar.xz, tar.zst, tar.bz2. Two zip
+archives are compared member by member from their central directories
+(names, order, mode, mtime, CRC-32, method, extra fields, content). Nothing
+is extracted to disk.
 
 Exit status: 0 if A and B have the same bytes, 1 if they differ, 2 on error.
 

@@ -93,6 +93,7 @@ type DiffResult struct {
 	Warnings []Finding
 	// tarIdentical: both tar streams have the same bytes.
 	tarIdentical bool
+	zip          bool // A and B are zip archives (see diffZip)
 }
 
 // Identical reports whether both inputs have the same bytes. When it is
@@ -106,6 +107,9 @@ func (d *DiffResult) TarIdentical() bool { return d.tarIdentical }
 func (d *DiffResult) Summary() string {
 	if d.Identical() {
 		return "identical (same bytes)"
+	}
+	if d.zip {
+		return d.zipSummary()
 	}
 	var comp []string
 	for _, f := range d.Findings {
@@ -178,7 +182,21 @@ func fileSource(p string) source {
 // size. Each file is read a second time only to extract differing text
 // members (bounded in size) for unified diffs, and only up to the last of
 // them.
+//
+// Two zip archives (detected by their signature) are compared member by
+// member from their central directories instead (see diffZip); a zip and
+// a tar archive are not compared (ErrUnsupported).
 func Diff(ctx context.Context, a, b string, opts ...Option) (*DiffResult, error) {
+	switch za, zb := isZip(a), isZip(b); {
+	case za && zb:
+		return diffZip(ctx, a, b, opts...)
+	case za || zb:
+		zipName, other := a, b
+		if zb {
+			zipName, other = b, a
+		}
+		return nil, fmt.Errorf("%w: %s is a zip archive and %s is not; a zip is compared only with a zip", ErrUnsupported, zipName, other)
+	}
 	return diffSources(ctx, fileSource(a), fileSource(b), opts...)
 }
 
