@@ -464,7 +464,7 @@ func compareZipHeaders(a, b *zip.File) []Finding {
 	fs = add(fs, k, "zip compressed size", strconv.FormatUint(a.CompressedSize64, 10), strconv.FormatUint(b.CompressedSize64, 10))
 	fs = add(fs, k, "zip flags", fmt.Sprintf("0x%04x", a.Flags), fmt.Sprintf("0x%04x", b.Flags))
 	fs = add(fs, k, "zip made by", zipVersion(a.CreatorVersion), zipVersion(b.CreatorVersion))
-	fs = add(fs, k, "zip needed version", zipVersion(a.ReaderVersion&0xff), zipVersion(b.ReaderVersion&0xff))
+	fs = add(fs, k, "zip needed version", fmt.Sprintf("%d.%d", a.ReaderVersion/10, a.ReaderVersion%10), fmt.Sprintf("%d.%d", b.ReaderVersion/10, b.ReaderVersion%10))
 	fs = add(fs, k, "zip external attrs", fmt.Sprintf("0x%08x", a.ExternalAttrs), fmt.Sprintf("0x%08x", b.ExternalAttrs))
 	fs = add(fs, k, "zip comment", strconv.Quote(a.Comment), strconv.Quote(b.Comment))
 	idsA, blA, okA := zipExtra(a.Extra)

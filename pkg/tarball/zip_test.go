@@ -1,6 +1,7 @@
 package tarball
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -256,4 +257,42 @@ mkdir d && ln -s ../../etc/passwd d/out && zip -qyX link.zip d/out`)
 	require.Len(t, res.Warnings, 1)
 	assert.Equal(t, Finding{Kind: KindWarning, Path: "d/out", Field: "link-outside", Side: "both",
 		Old: "symlink to ../../etc/passwd points outside the archive"}, res.Warnings[0])
+}
+
+// FuzzZipDiff: any input that starts with a zip signature is compared
+// with itself, or fails with an *InputError, without panicking, within a
+// 1 MiB size limit. Seeds: an archive written by zip(1) (zip -qyX of a
+// text file, a binary file and a symlink) and cuts of it.
+func FuzzZipDiff(f *testing.F) {
+	dir := f.TempDir()
+	sh(f, dir, `printf 'hello\n' > a.txt && head -c 600 /dev/zero > z && ln -s a.txt l && zip -qyX s.zip a.txt z l`)
+	data, err := os.ReadFile(filepath.Join(dir, "s.zip"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	for _, n := range []int{4, 30, len(data) / 2, len(data) - 22, len(data) - 1} {
+		f.Add(data[:n])
+	}
+	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !bytes.HasPrefix(data, zipLocalMagic) && !bytes.HasPrefix(data, zipEmptyMagic) {
+			data = append(append([]byte(nil), zipLocalMagic...), data...)
+		}
+		p := filepath.Join(t.TempDir(), "f.zip")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Diff(context.Background(), p, p, WithMaxSize(1<<20))
+		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Name != p {
+				t.Fatalf("error is not an *InputError naming the input: %v", err)
+			}
+			return
+		}
+		if !res.Identical() || len(res.Findings) != 0 {
+			t.Fatalf("a zip differs from itself: %+v", res.Findings)
+		}
+	})
 }
