@@ -320,7 +320,7 @@ func diffZip(ctx context.Context, a, b string, opts ...Option) (*DiffResult, err
 				if err != nil {
 					return nil, err
 				}
-				f.Diff = capLines(string(unifiedDiff("a/"+f.Path, ca, "b/"+f.Path, cb)), o.diff.maxDiffLines)
+				setDiff(&f, unifiedDiff("a/"+f.Path, ca, "b/"+f.Path, cb), o.diff.maxDiffLines)
 			}
 			fs = append(fs, f)
 		case ma.rawSHA256 != mb.rawSHA256:
@@ -351,23 +351,66 @@ func diffZip(ctx context.Context, a, b string, opts ...Option) (*DiffResult, err
 			Note: "zip bytes differ outside the compared fields (local headers, data descriptors, central directory layout)"})
 	}
 	sortFindings(fs)
+	classify(fs)
+	classifyZip(fs)
 	res.Findings = fs
 	return res, nil
 }
 
-// zipSummary is DiffResult.Summary for zip archives.
-func (d *DiffResult) zipSummary() string {
-	counts := map[Kind]int{}
-	for _, f := range d.Findings {
-		counts[f.Kind]++
-	}
-	var parts []string
-	for _, k := range []Kind{KindArchive, KindOnlyInA, KindOnlyInB, KindHeader, KindContent, KindOrder, KindCompression} {
-		if counts[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+// classifyZip corrects the classes classify gives the zip-only header
+// fields: a CRC-32 or compressed size follows the member's content (or is
+// compression when the content is equal), the MS-DOS time and the
+// extended timestamp are mtimes, the Unix uid/gid block is the owner,
+// the external attributes the mode, and the method and the deflate
+// level bits of the flags compression.
+func classifyZip(fs []Finding) {
+	content := map[string]Class{}
+	key := func(f *Finding) string { return f.Path + "\x00" + strconv.Itoa(f.Occurrence) }
+	for i := range fs {
+		if fs[i].Kind == KindContent {
+			content[key(&fs[i])] = fs[i].Class
 		}
 	}
-	return "zip archives differ: " + strings.Join(parts, ", ")
+	for i := range fs {
+		f := &fs[i]
+		if f.Kind != KindHeader {
+			continue
+		}
+		switch {
+		case f.Field == "crc32" || f.Field == "zip compressed size":
+			if c, ok := content[key(f)]; ok {
+				f.Class = c
+			} else {
+				f.Class = ClassCompression
+			}
+		case f.Field == "zip method":
+			f.Class = ClassCompression
+		case f.Field == "zip flags":
+			// Bits 1 and 2 are the deflate level (APPNOTE 4.4.4).
+			var a, b uint16
+			fmt.Sscanf(f.Old, "0x%x", &a)
+			fmt.Sscanf(f.New, "0x%x", &b)
+			if (a^b)&^0x6 == 0 {
+				f.Class = ClassCompression
+			}
+		case f.Field == "zip dos time" || f.Field == "zip extra "+zipExtraID(0x5455) || f.Field == "zip extra "+zipExtraID(0x000a):
+			f.Class = ClassMtime
+		case f.Field == "zip extra "+zipExtraID(0x7875) || f.Field == "zip extra "+zipExtraID(0x5855) || f.Field == "zip extra "+zipExtraID(0x7855):
+			f.Class = ClassOwner
+		case f.Field == "zip external attrs":
+			f.Class = ClassMode
+		}
+	}
+}
+
+// zipSummary is DiffResult.Summary for zip archives: the findings per
+// class.
+func (d *DiffResult) zipSummary() string {
+	var parts []string
+	for _, c := range d.ClassCounts() {
+		parts = append(parts, fmt.Sprintf("%d %s", c.Count, c.Class))
+	}
+	return "zip archives differ: " + strings.Join(parts, " · ")
 }
 
 func zipType(f *zip.File) string {

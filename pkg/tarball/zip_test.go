@@ -89,7 +89,7 @@ zip -qy b.zip d/sub/b.txt d d/a.txt d/bin d/link d/sub d/new.txt`)
 	assert.Equal(t, "0644", b["header mode"].Old)
 	assert.Equal(t, "0600", b["header mode"].New)
 	assert.Contains(t, b, "header zip external attrs")
-	assert.Equal(t, Finding{Kind: KindOrder, Path: "d/sub/b.txt", Field: "position", Old: "5", New: "0"}, b["order position"], "b.zip starts with d/sub/b.txt")
+	assert.Equal(t, Finding{Kind: KindOrder, Path: "d/sub/b.txt", Field: "position", Old: "5", New: "0", Class: ClassOrder}, b["order position"], "b.zip starts with d/sub/b.txt")
 	assert.NotContains(t, findingsFor(res.Findings, "d/"), "order position")
 
 	// zip -X (no extra fields) against the default (UT and ux blocks).
@@ -99,13 +99,22 @@ zip -qy b.zip d/sub/b.txt d d/a.txt d/bin d/link d/sub d/new.txt`)
 	assert.NotContains(t, bin, "content ", "same bytes in both")
 	assert.Equal(t, lvA["d/bin"][2], lvB["d/bin"][2])
 
-	assert.Equal(t, Finding{Kind: KindOnlyInB, Path: "d/new.txt", Note: "file"}, findingsFor(res.Findings, "d/new.txt")["only-in-b "])
-	assert.Equal(t, Finding{Kind: KindArchive, Field: "members", Old: "6", New: "7"}, findingsFor(res.Findings, "")["archive members"])
-	assert.Contains(t, res.Summary(), "zip archives differ: 1 archive, 1 only-in-b, ")
+	assert.Equal(t, Finding{Kind: KindOnlyInB, Path: "d/new.txt", Note: "file", Class: ClassContent}, findingsFor(res.Findings, "d/new.txt")["only-in-b "])
+	assert.Equal(t, Finding{Kind: KindArchive, Field: "members", Old: "6", New: "7", Class: ClassFormat}, findingsFor(res.Findings, "")["archive members"])
+	// Classes: a.txt, new.txt and a.txt's crc32 are content; b.txt's
+	// mode and attributes are mode; the extra fields and member count are
+	// format; b.txt's position is order; d/'s times (new.txt was added to
+	// it) are mtime.
+	assert.Equal(t, ClassContent, a["header crc32"].Class)
+	assert.Equal(t, ClassMode, b["header zip external attrs"].Class)
+	assert.Equal(t, ClassMode, b["header mode"].Class)
+	assert.Equal(t, ClassOrder, b["order position"].Class)
+	assert.Equal(t, ClassFormat, bin["header zip extra"].Class)
+	assert.Equal(t, "zip archives differ: 3 content · 2 mtime · 2 mode · 1 order · 7 format", res.Summary())
 
 	var text strings.Builder
 	require.NoError(t, res.WriteText(&text))
-	assert.Contains(t, text.String(), "content      d/a.txt: size 12 sha256 ")
+	assert.Contains(t, text.String(), "content      content        d/a.txt: size 12 sha256 ")
 	assert.Contains(t, text.String(), "    -world\n    +there\n")
 }
 
@@ -128,6 +137,9 @@ zip -qX -0 store.zip d/n.txt && zip -qX -1 fast.zip d/n.txt && zip -qX -9 best.z
 	assert.Equal(t, "Defl:X", lv["best"]["d/n.txt"][0])
 	assert.NotContains(t, n, "content ")
 	assert.Equal(t, "same content; different compressor, level or settings", n["compression zip compressed data"].Note)
+	for _, f := range res.Findings {
+		assert.True(t, f.Class.Metadata(), "%+v", f)
+	}
 
 	res, err = Diff(context.Background(), filepath.Join(dir, "fast.zip"), filepath.Join(dir, "best.zip"))
 	require.NoError(t, err)
@@ -137,6 +149,9 @@ zip -qX -0 store.zip d/n.txt && zip -qX -1 fast.zip d/n.txt && zip -qX -9 best.z
 	assert.Contains(t, n, "header zip flags", "Info-ZIP records the level in the general purpose flags")
 	assert.NotContains(t, n, "header crc32")
 	assert.NotContains(t, n, "content ")
+	for _, f := range res.Findings {
+		assert.Equal(t, ClassCompression, f.Class, "levels 1 and 9: %+v", f)
+	}
 }
 
 // TestZipDiffWriters compares Info-ZIP's zip(1) with Python's zipfile as
