@@ -446,8 +446,8 @@ func (v *validator) artifact(name string, a *Artifact) {
 	if a.SHA512 != "" && !isHex(a.SHA512, 128) {
 		v.errorf(key+".sha512", "%q is not a sha512 (128 lower-case hex digits)", a.SHA512)
 	}
-	if a.Build != "" && (a.Mtime != "" || a.SourceDateEpoch != nil || len(a.Commands) > 0) {
-		v.errorf(key+".build", "an artifact made by the build of %q takes no commands, mtime or source_date_epoch of its own (they are %q's)", a.Build, a.Build)
+	if a.Build != "" && (a.Mtime != "" || a.SourceDateEpoch != nil || len(a.Commands) > 0 || a.From != "") {
+		v.errorf(key+".build", "an artifact made by the build of %q takes no commands, mtime, from or source_date_epoch of its own (they are %q's)", a.Build, a.Build)
 	}
 	if e := a.SourceDateEpoch; e != nil && (*e < 1 || *e > MaxSourceDateEpoch) {
 		v.errorf(key+".source_date_epoch", "%d is not a time in Unix seconds between 1 and %d", *e, int64(MaxSourceDateEpoch))

@@ -78,10 +78,13 @@ output = "out/demo-1.0.zip"`, `build = "dist-zip"`,
 			`artifacts.dist-zip.build: an artifact cannot name itself`},
 		{"commands with build", `build = "dist"
 output = "out/demo-1.0.zip"`, "build = \"dist\"\ncommands = [\"true\"]",
-			`artifacts.dist-zip.build: an artifact made by the build of "dist" takes no commands, mtime or source_date_epoch of its own`},
+			`artifacts.dist-zip.build: an artifact made by the build of "dist" takes no commands, mtime, from or source_date_epoch of its own`},
 		{"epoch with build", `build = "dist"
 output = "out/demo-1.0.zip"`, "build = \"dist\"\nsource_date_epoch = 5",
-			`takes no commands, mtime or source_date_epoch`},
+			`takes no commands, mtime, from or source_date_epoch`},
+		{"from with build", `build = "dist"
+output = "out/demo-1.0.zip"`, "build = \"dist\"\nfrom = \"dist\"",
+			`takes no commands, mtime, from or source_date_epoch`},
 		{"same output", `output = "out/demo-1.0.zip"`, `output = "demo-1.0.tar.xz"`,
 			`artifacts.dist-zip.output: "demo-1.0.tar.xz" is also the output of artifact "dist-xz" of the same build`},
 		{"build on git-archive", `prefix = "demo-v1.0/"`, "prefix = \"demo-v1.0/\"\nbuild = \"dist\"",

@@ -125,7 +125,8 @@ func (env *buildEnv) buildArtifact(ctx context.Context, name string, ra *report.
 	x := env.x
 	owner := x.r.BuildOwner(name)
 	o := x.r.Artifacts[owner]
-	ra.SourceDateEpoch = env.sourceDateEpoch(o)
+	// After the build: a build from a tarball may set the commit time.
+	defer func() { ra.SourceDateEpoch = env.sourceDateEpoch(o) }()
 	if owner != name {
 		ra.Build = owner
 	}
