@@ -279,6 +279,7 @@ func TestFetchOrigThroughSources(t *testing.T) {
 	p, f, err := c.FetchOrig(ctxT(t), "trixie", "libntlm", "1.8-4")
 	require.NoError(t, err)
 	assert.Equal(t, "libntlm_1.8.orig.tar.gz", f.Name)
+	assert.Equal(t, "pool/main/libn/libntlm/libntlm_1.8.orig.tar.gz", f.Pool)
 	assert.Equal(t, "91de864224913b9493c7a6cec2890e6eded3610d34c3d983132823de348ec2ca", f.SHA256)
 	out, err := exec.Command("sha256sum", p).Output()
 	require.NoError(t, err)

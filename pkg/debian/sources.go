@@ -23,6 +23,8 @@ type Source struct {
 type SourceFile struct {
 	Name string
 	FileSum
+	// Pool is its path below the archive root, set by FetchOrig.
+	Pool string
 }
 
 // Path is the file's pool path.
@@ -126,7 +128,8 @@ func (c *Client) FetchOrig(ctx context.Context, suite, name, version string) (st
 			}
 			one := *c
 			one.mirrors = append([]string{rel.Root}, c.mirrors...)
-			p, err := one.fetchToCache(ctx, f.Path(src), f.FileSum)
+			f.Pool = f.Path(src)
+			p, err := one.fetchToCache(ctx, f.Pool, f.FileSum)
 			if err != nil {
 				return "", SourceFile{}, err
 			}

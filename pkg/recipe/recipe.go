@@ -247,9 +247,24 @@ type DebianOrig struct {
 
 // NeedsGit reports whether re-creating the recipe's artifacts reads the
 // upstream git repository.
-func (r *Recipe) NeedsGit() bool {
-	for _, a := range r.Artifacts {
-		if a.Method == MethodGitArchive || (a.Method == MethodBuild && a.From == FromGit) {
+func (r *Recipe) NeedsGit() bool { return r.NeedsGitFor(nil) }
+
+// NeedsGitFor is NeedsGit for the named artifacts only (all when names is
+// empty): a from = "src" build whose git-archive artifact is not selected
+// starts from that artifact's published copy and needs no git.
+func (r *Recipe) NeedsGitFor(names []string) bool {
+	if len(names) == 0 {
+		names = r.ArtifactNames()
+	}
+	for _, n := range names {
+		a := r.Artifacts[n]
+		if a != nil && a.Build != "" {
+			a = r.Artifacts[a.Build]
+		}
+		if a == nil {
+			continue
+		}
+		if a.Method == MethodGitArchive || (a.Method == MethodBuild && (a.From == FromGit || a.From == "")) {
 			return true
 		}
 	}

@@ -165,3 +165,52 @@ func TestStoreFindAndList(t *testing.T) {
 	_, err = s.Find("../etc", "passwd")
 	require.ErrorIs(t, err, recipe.ErrNotFound)
 }
+
+// A dist built from the src tarball needs git only when the src artifact
+// (a git archive) is re-created in the same run.
+func TestNeedsGitFor(t *testing.T) {
+	data := `name = "demo"
+version = "1.0"
+[source]
+git = "https://example.org/demo.git"
+tag = "v1.0"
+commit = "0123456789abcdef0123456789abcdef01234567"
+[env]
+image = "debian@sha256:` + strings.Repeat("a", 64) + `"
+[artifacts.src]
+file = "demo-1.0-src.tar.gz"
+sha256 = "` + strings.Repeat("b", 64) + `"
+method = "git-archive"
+prefix = "demo-v1.0/"
+[artifacts.dist]
+file = "demo-1.0.tar.gz"
+sha256 = "` + strings.Repeat("c", 64) + `"
+method = "build"
+from = "src"
+commands = ["./configure", "make dist"]
+[artifacts.redist]
+file = "demo-1.0-re.tar.gz"
+sha256 = "` + strings.Repeat("d", 64) + `"
+method = "build"
+from = "dist"
+path = "demo-1.0.tar.gz"
+commands = ["./configure", "make dist"]
+`
+	r, err := recipe.Parse("demo/1.0.toml", []byte(data))
+	require.NoError(t, err)
+	assert.True(t, r.NeedsGit())
+	assert.True(t, r.NeedsGitFor([]string{"src", "dist"}))
+	assert.False(t, r.NeedsGitFor([]string{"dist"}))
+	assert.False(t, r.NeedsGitFor([]string{"redist"}))
+	assert.Equal(t, "src", r.SrcArtifact())
+
+	bad := strings.Replace(data, `from = "dist"`, `from = "tarball"`, 1)
+	_, err = recipe.Parse("demo/1.0.toml", []byte(bad))
+	require.ErrorContains(t, err, `artifacts.redist.from: "tarball" is not one of git, src, dist`)
+	bad = strings.Replace(data, "[artifacts.src]", "[artifacts.src0]", 1)
+	bad = strings.Replace(bad, `method = "git-archive"`, `method = "build"
+commands = ["true"]`, 1)
+	bad = strings.Replace(bad, `prefix = "demo-v1.0/"`, ``, 1)
+	_, err = recipe.Parse("demo/1.0.toml", []byte(bad))
+	require.ErrorContains(t, err, `from = "src" needs a git-archive artifact`)
+}

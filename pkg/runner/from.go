@@ -65,7 +65,7 @@ func (x *run) publishedCopy(ctx context.Context, name string, a *recipe.Artifact
 		x.event(name, "fetch", "fetching Debian %s's orig tarball of %s %s", d.Suite, d.Source, d.Version)
 		p, f, err := c.FetchOrig(ctx, d.Suite, d.Source, d.Version)
 		if err == nil {
-			return p, c.URL(path_(f, d)), nil
+			return p, c.URL(f.Pool), nil
 		}
 		if a.URL == "" {
 			return "", "", err
@@ -73,10 +73,6 @@ func (x *run) publishedCopy(ctx context.Context, name string, a *recipe.Artifact
 		x.warn("artifact %s: Debian's orig tarball: %v; trying %s", name, err, a.URL)
 	}
 	return x.published(ctx, a.File, a.Path, a.URL, a.SHA256)
-}
-
-func path_(f debian.SourceFile, d *recipe.DebianOrig) string {
-	return "pool/main/" + d.Source + "/" + f.Name
 }
 
 // localCopy reports whether --published or the recipe's path has a copy.

@@ -193,7 +193,7 @@ func (x *run) do(ctx context.Context) error {
 	if err := x.checkArchiveLock(names); err != nil {
 		return err
 	}
-	if x.r.NeedsGit() {
+	if x.r.NeedsGitFor(x.o.artifacts) {
 		if err := x.prepareSource(ctx); err != nil {
 			return err
 		}
