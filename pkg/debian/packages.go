@@ -53,21 +53,9 @@ func (p Package) ParsedVersion() (version.Version, error) { return version.Parse
 // cached by SHA-256 when the client has a cache directory.
 func (c *Client) Packages(ctx context.Context, rel *Release, component, arch string) ([]Package, error) {
 	base := component + "/binary-" + arch + "/Packages"
-	var r io.ReadCloser
-	var err error
-	for _, ext := range []string{".xz", ".gz"} {
-		sum, ok := rel.Files[base+ext]
-		if !ok {
-			continue
-		}
-		r, err = c.index(ctx, rel, base+ext, sum)
-		if err != nil {
-			return nil, err
-		}
-		break
-	}
-	if r == nil {
-		return nil, fmt.Errorf("%w: %s %s lists no %s.xz or .gz", ErrNotFound, c.dist.Name, rel.Suite, base)
+	r, err := c.openIndex(ctx, rel, base)
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	pkgs, err := ParsePackages(r, rel.Suite+"/"+base)
@@ -78,6 +66,17 @@ func (c *Client) Packages(ctx context.Context, rel *Release, component, arch str
 		pkgs[i].Suite, pkgs[i].Root = rel.Suite, rel.Root
 	}
 	return pkgs, nil
+}
+
+// openIndex opens dists/SUITE/BASE.xz (else .gz) decompressed, checked
+// against rel's SHA-256.
+func (c *Client) openIndex(ctx context.Context, rel *Release, base string) (io.ReadCloser, error) {
+	for _, ext := range []string{".xz", ".gz"} {
+		if sum, ok := rel.Files[base+ext]; ok {
+			return c.index(ctx, rel, base+ext, sum)
+		}
+	}
+	return nil, fmt.Errorf("%w: %s %s lists no %s.xz or .gz", ErrNotFound, c.dist.Name, rel.Suite, base)
 }
 
 // index opens the decompressed content of dists/SUITE/path, verified

@@ -46,20 +46,9 @@ func (s Source) OrigTarball() (SourceFile, bool) {
 // against rel's SHA-256.
 func (c *Client) Sources(ctx context.Context, rel *Release, component string) ([]Source, error) {
 	base := component + "/source/Sources"
-	var r io.ReadCloser
-	var err error
-	for _, ext := range []string{".xz", ".gz"} {
-		sum, ok := rel.Files[base+ext]
-		if !ok {
-			continue
-		}
-		if r, err = c.index(ctx, rel, base+ext, sum); err != nil {
-			return nil, err
-		}
-		break
-	}
-	if r == nil {
-		return nil, fmt.Errorf("%w: %s %s lists no %s.xz or .gz", ErrNotFound, c.dist.Name, rel.Suite, base)
+	r, err := c.openIndex(ctx, rel, base)
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	pr, err := control.NewParagraphReader(r, nil)

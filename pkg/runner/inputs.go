@@ -87,23 +87,7 @@ func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) erro
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	tw := tar.NewWriter(w)
-	if err := tw.WriteHeader(&tar.Header{Name: in.Path, Mode: 0o644, Size: st.Size(), ModTime: x.commitTime, Typeflag: tar.TypeReg}); err != nil {
-		return err
-	}
-	if _, err := io.Copy(tw, f); err != nil {
-		return err
-	}
-	return tw.Close()
+	return x.writeFileInput(w, in, p)
 }
 
 // writeDebianInput lays out a file of a Debian binary package (fetched
