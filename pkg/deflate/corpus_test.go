@@ -3,20 +3,19 @@ package deflate
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"gitlab.com/verify-release/verify-release/pkg/testenv"
 )
 
 // The published libntlm 1.8 source tarball, which the gitarchive, sign and
@@ -27,33 +26,16 @@ const (
 	libntlmSHA256 = "91de864224913b9493c7a6cec2890e6eded3610d34c3d983132823de348ec2ca"
 )
 
-// fetchCached downloads url once into the user cache directory (the same
-// file the other packages' tests use).
+// fetchCached returns the Debian pool file at url (debMirror + "pool/...")
+// through testenv.DebianPool: fetched once into the shared test cache and
+// checked by sha256. name is the file's base name.
 func fetchCached(t testing.TB, url, name, sha string) []byte {
 	t.Helper()
-	cache, err := os.UserCacheDir()
+	pool, ok := strings.CutPrefix(url, debMirror+"pool/")
+	require.True(t, ok, "%s is not a Debian pool URL", url)
+	require.Equal(t, name, path.Base(pool))
+	b, err := os.ReadFile(testenv.DebianPool(t, pool, sha))
 	require.NoError(t, err)
-	p := filepath.Join(cache, "verify-release", "testdata", name)
-	if b, err := os.ReadFile(p); err == nil && sum(b) == sha {
-		return b
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		needMirror(t, "downloading %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, url)
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, sha, sum(b), "sha256 of %s", url)
-	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-	tmp := p + fmt.Sprintf(".tmp%d", os.Getpid())
-	require.NoError(t, os.WriteFile(tmp, b, 0o644))
-	require.NoError(t, os.Rename(tmp, p))
 	return b
 }
 

@@ -5,12 +5,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +19,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/require"
 	"github.com/ulikunitz/xz"
+
+	"gitlab.com/verify-release/verify-release/pkg/testenv"
 )
 
 // The oracles are the real gzip binaries and libz.so.1 of three Debian
@@ -72,22 +71,9 @@ func debRoot(t testing.TB, d debFile) string {
 	if _, err := os.Stat(filepath.Join(root, ".complete")); err == nil {
 		return root
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, debMirror+d.pool, nil)
+	// Fetched once into the shared test cache, checked by sha256.
+	deb, err := os.ReadFile(testenv.DebianPool(t, strings.TrimPrefix(d.pool, "pool/"), d.sha256))
 	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		needMirror(t, "downloading %s: %v", d.pool, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		needMirror(t, "downloading %s: %s", d.pool, resp.Status)
-	}
-	deb, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	h := sha256.Sum256(deb)
-	require.Equal(t, d.sha256, hex.EncodeToString(h[:]), "sha256 of %s", d.pool)
 	require.NoError(t, os.MkdirAll(base, 0o755))
 	tmp, err := os.MkdirTemp(base, name+".tmp")
 	require.NoError(t, err)
