@@ -19,10 +19,7 @@ import (
 // FindPackage returns binary package name at version of suite (or its
 // -updates and -security suites), from the verified indexes.
 func (c *Client) FindPackage(ctx context.Context, suite, name, version, arch string) (Package, error) {
-	suites := []string{suite}
-	if c.dist.Name == "debian" {
-		suites = append(suites, suite+"-updates", suite+"-security")
-	}
+	suites := c.withUpdates(suite)
 	var have []string
 	for i, s := range suites {
 		rel, err := c.Release(ctx, s)

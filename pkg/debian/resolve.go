@@ -198,8 +198,8 @@ func (c *Client) Resolve(ctx context.Context, req Request) (*Resolution, error) 
 	if err := read(primary, req.Suite, false); err != nil {
 		return nil, err
 	}
-	if !req.NoUpdates && c.dist.Name == "debian" {
-		for _, s := range []string{req.Suite + "-updates", req.Suite + "-security"} {
+	if !req.NoUpdates {
+		for _, s := range c.withUpdates(req.Suite)[1:] {
 			if err := read(primary, s, true); err != nil {
 				return nil, err
 			}
@@ -516,4 +516,13 @@ func (c *Client) superseded(ctx context.Context, u *universe, name, ver, sha str
 		Essential: v["Essential"] == "yes", Priority: v["Priority"], MultiArch: v["Multi-Arch"],
 		Suite: ref.Suite, Root: ref.Root,
 	}, nil
+}
+
+// withUpdates is suite followed by the suites that update it in place
+// (Debian's SUITE-updates and SUITE-security).
+func (c *Client) withUpdates(suite string) []string {
+	if c.dist.Name != "debian" {
+		return []string{suite}
+	}
+	return []string{suite, suite + "-updates", suite + "-security"}
 }

@@ -87,10 +87,7 @@ func (c *Client) Sources(ctx context.Context, rel *Release, component string) ([
 // path and the file's pool name and digest.
 func (c *Client) FetchOrig(ctx context.Context, suite, name, version string) (string, SourceFile, error) {
 	var have []string
-	suites := []string{suite}
-	if c.dist.Name == "debian" {
-		suites = append(suites, suite+"-updates", suite+"-security")
-	}
+	suites := c.withUpdates(suite)
 	for i, s := range suites {
 		rel, err := c.Release(ctx, s)
 		if err != nil {

@@ -2,7 +2,6 @@ package envpin
 
 import (
 	"context"
-	"fmt"
 
 	"gitlab.com/verify-release/verify-release/pkg/engine"
 )
@@ -44,12 +43,7 @@ func Pin(ctx context.Context, d *engine.Docker, ref string, setup, packages []st
 		}
 		res.SetupImage, img = id, id
 	}
-	sess, err := d.Start(ctx, engine.Spec{Image: img, WorkDir: "/"})
-	if err != nil {
-		return nil, fmt.Errorf("envpin: pin: %w", err)
-	}
-	defer sess.Close(context.WithoutCancel(ctx))
-	env, err := Probe(ctx, sess)
+	env, err := ProbeImage(ctx, d, img)
 	if err != nil {
 		return nil, err
 	}

@@ -97,6 +97,24 @@ func (x *run) get(ctx context.Context, url, dst string) error {
 	})
 }
 
+// localPublished finds a published copy on disk: in --published DIR, or
+// at the recipe's path (relative to the recipe).
+func (x *run) localPublished(name, rel string) (string, bool) {
+	if x.o.publishedDir != "" {
+		p := filepath.Join(x.o.publishedDir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	if rel != "" && x.r.Path != "" && !strings.HasPrefix(x.r.Path, "builtin:") {
+		p := filepath.Join(filepath.Dir(x.r.Path), filepath.FromSlash(rel))
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
 // published finds the published copy of a file: first in --published DIR,
 // then at the recipe-relative path, then at the URL. name is the file
 // name, rel the recipe-relative path, url the download URL. A cached
@@ -104,17 +122,8 @@ func (x *run) get(ctx context.Context, url, dst string) error {
 // digest); anything else is fetched again, so a replaced upstream file is
 // never hidden by the cache.
 func (x *run) published(ctx context.Context, name, rel, url, want string) (path, origin string, err error) {
-	if x.o.publishedDir != "" {
-		p := filepath.Join(x.o.publishedDir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, p, nil
-		}
-	}
-	if rel != "" && x.r.Path != "" && !strings.HasPrefix(x.r.Path, "builtin:") {
-		p := filepath.Join(filepath.Dir(x.r.Path), filepath.FromSlash(rel))
-		if _, err := os.Stat(p); err == nil {
-			return p, p, nil
-		}
+	if p, ok := x.localPublished(name, rel); ok {
+		return p, p, nil
 	}
 	if url == "" {
 		return "", "", fmt.Errorf("%w: no published copy of %s: the recipe gives no url and --published has none", ErrFetch, name)

@@ -60,8 +60,11 @@ func (x *run) startTarball(ctx context.Context, name string, a *recipe.Artifact)
 // recipe's path, Debian's orig tarball ([artifacts.NAME.debian]), then
 // the url.
 func (x *run) publishedCopy(ctx context.Context, name string, a *recipe.Artifact) (path, origin string, err error) {
-	if d := a.Debian; d != nil && !x.localCopy(a) {
-		c := debian.NewClient(debian.Debian, debian.WithCacheDir(filepath.Join(x.o.cacheDir, "debs")), debian.WithMirror(x.o.mirror))
+	if p, ok := x.localPublished(a.File, a.Path); ok {
+		return p, p, nil
+	}
+	if d := a.Debian; d != nil {
+		c := x.debianClient()
 		x.event(name, "fetch", "fetching Debian %s's orig tarball of %s %s", d.Suite, d.Source, d.Version)
 		p, f, err := c.FetchOrig(ctx, d.Suite, d.Source, d.Version)
 		if err == nil {
@@ -75,19 +78,10 @@ func (x *run) publishedCopy(ctx context.Context, name string, a *recipe.Artifact
 	return x.published(ctx, a.File, a.Path, a.URL, a.SHA256)
 }
 
-// localCopy reports whether --published or the recipe's path has a copy.
-func (x *run) localCopy(a *recipe.Artifact) bool {
-	if x.o.publishedDir != "" {
-		if _, err := os.Stat(filepath.Join(x.o.publishedDir, a.File)); err == nil {
-			return true
-		}
-	}
-	if a.Path != "" && x.r.Path != "" && !strings.HasPrefix(x.r.Path, "builtin:") {
-		if _, err := os.Stat(filepath.Join(filepath.Dir(x.r.Path), filepath.FromSlash(a.Path))); err == nil {
-			return true
-		}
-	}
-	return false
+// debianClient reads Debian's archive for inputs and published copies,
+// caching into the run's debs/ cache and honouring --mirror.
+func (x *run) debianClient() *debian.Client {
+	return debian.NewClient(debian.Debian, debian.WithCacheDir(filepath.Join(x.o.cacheDir, "debs")), debian.WithMirror(x.o.mirror))
 }
 
 // newestMtime is the newest member mtime of a tarball: the stand-in for

@@ -10,7 +10,6 @@ import (
 	"slices"
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
-	"gitlab.com/verify-release/verify-release/pkg/debian"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/source"
 )
@@ -73,15 +72,7 @@ func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) erro
 			defer release()
 			m = mirror
 		}
-		dir := filepath.Join(x.work, "input-"+in.Name)
-		if err := source.Checkout(ctx, m, in.Commit, dir); err != nil {
-			return err
-		}
-		t, err := source.CommitTime(ctx, m, in.Commit)
-		if err != nil {
-			return err
-		}
-		return source.WriteTree(ctx, w, dir, source.TreeOptions{Prefix: in.Path, Policy: recipe.MtimeCommit, CommitTime: t})
+		return x.writeCommitInput(ctx, w, in, m)
 	}
 	p, err := x.fetchPinned(ctx, in.URL, in.SHA256)
 	if err != nil {
@@ -95,7 +86,7 @@ func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) erro
 // the checkout of that commit from the file as a git bundle.
 func (x *run) writeDebianInput(ctx context.Context, w io.Writer, in recipe.Input) error {
 	d := in.Debian
-	c := debian.NewClient(debian.Debian, debian.WithCacheDir(filepath.Join(x.o.cacheDir, "debs")), debian.WithMirror(x.o.mirror))
+	c := x.debianClient()
 	x.event("", "inputs", "input %s: /%s of Debian %s's %s %s", in.Name, d.File, d.Suite, d.Package, d.Version)
 	pkg, err := c.FindPackage(ctx, d.Suite, d.Package, d.Version, "amd64")
 	if err != nil {
@@ -117,6 +108,12 @@ func (x *run) writeDebianInput(ctx context.Context, w io.Writer, in recipe.Input
 		newest, _ := source.NewestCommit(ctx, repo)
 		return fmt.Errorf("input %s: the git bundle /%s of %s %s does not contain commit %s (its newest commit is %s)", in.Name, d.File, d.Package, d.Version, in.Commit, newest)
 	}
+	return x.writeCommitInput(ctx, w, in, repo)
+}
+
+// writeCommitInput writes the checkout of in.Commit from repo at in.Path,
+// every mtime the commit's time.
+func (x *run) writeCommitInput(ctx context.Context, w io.Writer, in recipe.Input, repo string) error {
 	dir := filepath.Join(x.work, "input-"+in.Name)
 	if err := source.Checkout(ctx, repo, in.Commit, dir); err != nil {
 		return err
