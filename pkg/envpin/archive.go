@@ -199,7 +199,7 @@ func ensureArchive(ctx context.Context, d *engine.Docker, l *Lock, o ArchiveOpti
 	if img, err := tarball.ImageFromPath(archive, nil); err == nil && check {
 		if cd, err := img.ConfigName(); err == nil && cd.String() == l.Image.ConfigDigest {
 			o.event("image", "loading environment %s from the cache", shortHex(cd.String()))
-			if err := loadImage(ctx, d, tag, img, cd.String(), archive); err == nil {
+			if err := loadArchiveFile(ctx, d, archive, cd.String()); err == nil {
 				res.Digest, res.ImageID, res.Source = l.Image.Digest, cd.String(), SourceCache
 				now := time.Now()
 				os.Chtimes(archive, now, now)
@@ -228,12 +228,28 @@ func ensureArchive(ctx context.Context, d *engine.Docker, l *Lock, o ArchiveOpti
 	if err := atomicfile.Write(archive, func(w io.Writer) error { return tarball.Write(tag, built.Image, w) }); err != nil {
 		return Ensured{}, fmt.Errorf("envpin: caching the environment: %w", err)
 	}
-	if err := loadImage(ctx, d, tag, built.Image, built.ConfigDigest, archive); err != nil {
+	// Load the archive just written rather than serializing the image a
+	// second time.
+	if err := loadArchiveFile(ctx, d, archive, built.ConfigDigest); err != nil {
 		return Ensured{}, err
 	}
 	res.Digest, res.ImageID, res.Source = built.Digest, built.ConfigDigest, SourceArchive
 	res.Downloaded = built.Downloaded
 	return res, nil
+}
+
+// loadArchiveFile loads a docker-archive file into the engine and checks
+// the loaded image ID.
+func loadArchiveFile(ctx context.Context, d *engine.Docker, path, configDigest string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("envpin: %w", err)
+	}
+	defer f.Close()
+	if _, err := d.Load(ctx, f); err != nil {
+		return fmt.Errorf("envpin: loading %s: %w", path, err)
+	}
+	return checkLoaded(ctx, d, configDigest, path)
 }
 
 func digests(img v1.Image) (string, string, error) {
