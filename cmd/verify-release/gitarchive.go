@@ -28,7 +28,9 @@ REF may be a commit, a tag or a tree (a tree needs --mtime or --allow-now).
 features whose output cannot be reproduced exactly are errors.
 
 Compressors (--compress; by default the output name chooses, as with
-'git archive -o': NAME.tar.gz or NAME.tgz is git-internal, else none):
+'git archive -o': NAME.tar.gz or NAME.tgz is git-internal; NAME.tar.xz,
+NAME.tar.zst and NAME.tar.bz2 are the tar stream compressed as normalize
+compresses (xz, zstd, bzip2 -9); else none):
   none           the tar stream (or the forge's compressor with --forge)
   gzip-n         GNU 'gzip -cn -LEVEL' (level 1-9, default 6)
   git-internal   git 2.38+ 'git archive --format=tar.gz' internal gzip
@@ -131,6 +133,7 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 		return usagef("gitarchive", "--prefix and --forge are exclusive")
 	}
 	prefix, compress, level := o.Prefix, gitarchive.CompressNone, -1
+	var outer tarball.Compression // set when -o names xz, zstd or bzip2
 	if o.Forge != "" {
 		f, err := gitarchive.LookupForge(o.Forge)
 		if err != nil {
@@ -155,8 +158,12 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 		case "gzip":
 			compress = gitarchive.CompressGitInternal
 		case "", "none":
-		default:
-			return usagef("gitarchive", "-o %s asks for %s, but gitarchive writes only tar and gzip (as git archive does); write NAME.tar or NAME.tar.gz", o.Output, want)
+		case "xz":
+			outer = tarball.XZ
+		case "zstd":
+			outer = tarball.Zstd
+		case "bzip2":
+			outer = tarball.Bzip2
 		}
 	}
 	if o.Level != -1 {
@@ -172,7 +179,20 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 	var info *gitarchive.Info
 	write := func(w io.Writer) error {
 		var err error
-		info, err = gitarchive.Write(ctx, w, o.Repo, ref, opts...)
+		if outer == "" {
+			info, err = gitarchive.Write(ctx, w, o.Repo, ref, opts...)
+			return err
+		}
+		// -o NAME.tar.xz/.tar.zst/.tar.bz2: git archive's tar stream,
+		// compressed as normalize compresses (docs/cli.md, "Output files").
+		cw, err := tarball.CompressWriter(ctx, w, outer, 0)
+		if err != nil {
+			return err
+		}
+		info, err = gitarchive.Write(ctx, cw, o.Repo, ref, opts...)
+		if cerr := cw.Close(); err == nil {
+			err = cerr
+		}
 		return err
 	}
 	summary := c.Stdout
@@ -195,8 +215,17 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 		commit = "none (tree)"
 	}
 	fmt.Fprintf(summary, "wrote %s: ref %s commit %s tree %s mtime %s prefix %q compress %s\n",
-		name, ref, commit, info.Tree, info.Mtime.Format(time.RFC3339), prefix, compressName(compress, level))
+		name, ref, commit, info.Tree, info.Mtime.Format(time.RFC3339), prefix, outerName(outer, compressName(compress, level)))
 	return nil
+}
+
+// outerName names the compression of the written file: the -o name's
+// xz/zstd/bzip2 when it chose one, else the gitarchive method.
+func outerName(outer tarball.Compression, method string) string {
+	if outer != "" {
+		return string(outer)
+	}
+	return method
 }
 
 func compressName(method string, level int) string {

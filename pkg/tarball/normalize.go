@@ -266,6 +266,15 @@ func (c *compressor) abort() {
 	}
 }
 
+// CompressWriter returns a writer that compresses into out with c at level
+// (0: the compressor's default) exactly as Normalize's output is
+// compressed. Close flushes and reports the compressor's error; after a
+// failed write, call Close too (the error is returned again) so that no
+// compressor goroutine or process is left behind.
+func CompressWriter(ctx context.Context, out io.Writer, c Compression, level int) (io.WriteCloser, error) {
+	return newCompressor(ctx, out, c, level)
+}
+
 func newCompressor(ctx context.Context, out io.Writer, c Compression, level int) (*compressor, error) {
 	switch c {
 	case None, "":
