@@ -109,7 +109,10 @@ func (x *run) statements() (*attest.Statement, *attest.Statement) {
 			Equivalent: a.Status == report.Equivalent,
 			Accepted:   acceptedDifferences(a),
 		})
-		if s := a.Signature; s != nil {
+		// A signature that could not be fetched is no claim either way: the
+		// run passes (exit 0) and the summary says PASSED without the
+		// signature level, as the run's own verdict does.
+		if s := a.Signature; s != nil && s.Status != report.NotChecked {
 			signed = true
 			verified = verified && s.Error == "" && s.Status != "" && s.Status != "ERROR"
 			if in.Signature == nil {

@@ -41,10 +41,17 @@ func TestRunChecksUpstreamSignature(t *testing.T) {
 
 	r := srcRecipe(t, repo, commit, sha)
 	r.Signature = &recipe.Signature{Key: "keys/demo.asc", Fingerprints: []string{signer.Fingerprint()}, Suffix: ".sig"}
+	var out string
 	run := func() *report.Report {
-		rep, err := runner.Run(context.Background(), r, runner.WithCacheDir(t.TempDir()), runner.WithPublishedDir(pub), runner.WithStore(recipe.DirStore(store)))
+		out = t.TempDir()
+		rep, err := runner.Run(context.Background(), r, runner.WithCacheDir(t.TempDir()), runner.WithPublishedDir(pub), runner.WithStore(recipe.DirStore(store)), runner.WithOutDir(out))
 		require.NoError(t, err)
 		return rep
+	}
+	summary := func() string {
+		b, err := os.ReadFile(filepath.Join(out, "demo", "1.0", "verification_summary.intoto.json"))
+		require.NoError(t, err)
+		return string(b)
 	}
 
 	signFile(string(data))
@@ -54,6 +61,18 @@ func TestRunChecksUpstreamSignature(t *testing.T) {
 	require.NotNil(t, s)
 	assert.Equal(t, "good", s.Status)
 	assert.Equal(t, signer.Fingerprint(), s.Signer)
+	assert.Contains(t, summary(), `"verificationResult":"PASSED"`)
+	assert.Contains(t, summary(), `"VERIFY_RELEASE_SIGNATURE"`)
+
+	// No signature to fetch: NOT_CHECKED, the run still passes (exit 0),
+	// and its attestation agrees: PASSED, without the signature level.
+	require.NoError(t, os.Remove(filepath.Join(pub, "demo-1.0-src.tar.gz.sig")))
+	rep = run()
+	assert.Equal(t, report.Reproduced, rep.Result)
+	require.NotNil(t, rep.Artifacts[0].Signature)
+	assert.Equal(t, report.NotChecked, rep.Artifacts[0].Signature.Status)
+	assert.Contains(t, summary(), `"verificationResult":"PASSED"`)
+	assert.NotContains(t, summary(), `"VERIFY_RELEASE_SIGNATURE"`)
 
 	signFile("some other release")
 	rep = run()
