@@ -37,7 +37,18 @@ const (
 	ImageLock ImageSource = "lock"
 	// ImageUnpinned: no digest anywhere; the image is pulled by tag.
 	ImageUnpinned ImageSource = "unpinned"
+	// ImageNone: the recipe has no [env] (git-archive artifacts only,
+	// whose bytes verify-release writes itself: the tar stream from git's
+	// objects, the gzip by its own emulation), so no image is pinned and
+	// none is refused: the job runs in the results image with git
+	// installed, and the image cannot change the result.
+	ImageNone ImageSource = "none"
 )
+
+// gitInstall installs the git binary verify-release reads objects with,
+// for recipes without an environment (ImageNone).
+const gitInstall = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git ca-certificates"
+
 
 // Default names and limits of the generated pipeline.
 const (
@@ -263,6 +274,9 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 		JUnit:      JUnitPath(r.Name, r.Version),
 	}
 	switch {
+	case !r.NeedsEnv() && r.Env.Image == "" && r.Env.Distro == "":
+		j.Image, j.ImageSource = o.resultsImage, ImageNone
+		j.BeforeScript = append(j.BeforeScript, gitInstall)
 	case r.ImagePinned():
 		j.Image, j.ImageSource = r.Env.Image, ImageRecipe
 	default:
@@ -440,6 +454,8 @@ func (j *VerifyJob) comment() []string {
 	switch j.ImageSource {
 	case ImageLock:
 		c = append(c, "image digest from the lock file")
+	case ImageNone:
+		c = append(c, "no [env]: git-archive artifacts only, written by verify-release itself; any image with git will do")
 	case ImageUnpinned:
 		if j.Refused != "" {
 			c = append(c, "REFUSED: the image is not pinned (no digest, no lock file)")
@@ -465,7 +481,10 @@ func (j *VerifyJob) yaml(binaryNeed mapping) mapping {
 	}
 	m.add("needs", []any{binaryNeed})
 	m.add("variables", vars)
-	if len(j.BeforeScript) > 0 {
+	switch {
+	case j.ImageSource == ImageNone:
+		m.add("before_script", strs(j.BeforeScript), "git, which verify-release reads the tag's objects with (the recipe has no [env])")
+	case len(j.BeforeScript) > 0:
 		m.add("before_script", strs(j.BeforeScript), "env.setup and env.packages, with network (the host backend does not run them)")
 	}
 	m.add("script", strs(j.Script))

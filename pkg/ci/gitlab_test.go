@@ -232,3 +232,30 @@ func TestQuoteRoundTrip(t *testing.T) {
 		assert.Equal(t, []any{want, map[string]any{want: want}}, got["list"], "list %q", s)
 	}
 }
+
+// A recipe with git-archive artifacts only needs no [env] (recipe check
+// accepts it): its job is generated, not refused as unpinned, and runs in
+// the results image with git installed, since verify-release writes the
+// bytes itself. Once, the job said `image: ""` and "image  has no digest".
+func TestGitLabRecipeWithoutEnv(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "recipes")
+	text := strings.Replace(recipeText("bare", "1.0", ""), "[env]\n", "", 1)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bare"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bare", "1.0.toml"), []byte(text), 0o644))
+
+	doc := parse(t, generate(t, dir))
+	j := job(t, doc, "verify:bare:1.0")
+	assert.Equal(t, DefaultResultsImage, j["image"])
+	assert.Equal(t, "none", j["variables"].(map[string]any)["VERIFY_RELEASE_IMAGE_SOURCE"])
+	assert.Equal(t, []any{gitInstall}, j["before_script"])
+	script := j["script"].([]any)
+	require.Len(t, script, 1)
+	assert.True(t, strings.HasPrefix(script[0].(string), "./verify-release run bare 1.0 "), script[0])
+	assert.NotContains(t, generate(t, dir), "REFUSED")
+
+	w, err := GitHub(recipe.DirStore(dir), WithRecipesDir("recipes"))
+	require.NoError(t, err)
+	require.Len(t, w.Jobs, 1)
+	assert.Empty(t, w.Jobs[0].Refused)
+	assert.Equal(t, ImageNone, w.Jobs[0].ImageSource)
+}

@@ -170,7 +170,7 @@ func (v *validator) recipe(r *Recipe) {
 		v.errorf("version", "%q is not a valid version", r.Version)
 	}
 	v.source(&r.Source)
-	if r.Env.Image != "" || r.Env.Distro != "" || r.Env.Suite != "" || r.needsEnv() {
+	if r.Env.Image != "" || r.Env.Distro != "" || r.Env.Suite != "" || r.NeedsEnv() {
 		v.env(&r.Env)
 	}
 	v.list("inputs", len(r.Inputs))

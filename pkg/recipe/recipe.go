@@ -322,9 +322,9 @@ func (r *Recipe) ArtifactNames() []string {
 	return names
 }
 
-// needsEnv reports whether some artifact is built in the recipe's
+// NeedsEnv reports whether some artifact is built in the recipe's
 // environment; a recipe of git-archive artifacts only needs no [env].
-func (r *Recipe) needsEnv() bool {
+func (r *Recipe) NeedsEnv() bool {
 	for _, a := range r.Artifacts {
 		if a != nil && a.Method != MethodGitArchive {
 			return true
