@@ -49,7 +49,6 @@ const (
 // for recipes without an environment (ImageNone).
 const gitInstall = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git ca-certificates"
 
-
 // Default names and limits of the generated pipeline.
 const (
 	DefaultBinary       = "./verify-release"
