@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds NAME/VERSION.toml recipes, their lock files and keys/.
 //
-//go:embed */*.toml keys
+//go:embed */*.toml */*.lock keys
 var FS embed.FS

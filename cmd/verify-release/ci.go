@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ const ciUsage = `Usage:
   verify-release ci gitlab [DIR] [--recipes DIR] [--only NAME/VERSION]... [--binary PATH] [--pages] [-o FILE]
   verify-release ci github [DIR] [--recipes DIR] [--only NAME/VERSION]... [--allow-unpinned] [-o FILE]
   verify-release ci results DIR -o OUTDIR [--expect NAME/VERSION]... [--sign-key FILE]
+  verify-release ci table DIR -o FILE.md
   verify-release ci environments [--allow-unpinned] IMAGE...
   verify-release ci setup [--packages "PKG..."] [--setup CMDS]
   verify-release ci build [CHECKOUT] --name NAME [-o OUTDIR] [--project P] [--version V] [--dist-commands CMDS]
@@ -86,11 +88,22 @@ detached signature FILE.asc; the passphrase comes from
 $VERIFY_RELEASE_KEY_PASSPHRASE or --passphrase-file. It exits 0 when the
 page is written, whatever the results; the verify jobs carry the failures.
 
+'ci table' reads every report.json under DIR and writes the results
+table of docs/results.md: one line per re-created artifact with release,
+artifact, mode (git archive, dist from git/src/dist), environment, verdict,
+what differs (class counts and the members that matter) and the run time.
+When FILE exists, its rows for the same release, artifact, mode and
+environment are replaced and the rest of FILE (other rows, prose) is kept,
+so the reports of a few recipes update their lines only. Written
+atomically. The corpus tests check that docs/results.md is current for
+the recipes they run (VERIFY_RELEASE_UPDATE_RESULTS=1 makes them update it).
+
 Examples:
   verify-release ci gitlab recipes/ -o child.yml
   verify-release ci gitlab --recipes recipes --only libntlm/1.8 -o child.yml
   verify-release ci github --recipes recipes -o .github/workflows/verify-recipes.yml
   verify-release ci results results/ -o public/ --expect libntlm/1.8
+  verify-release ci table results/ -o docs/results.md
   verify-release ci build --name debian:bookworm
 `
 
@@ -152,7 +165,7 @@ func runCI(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("ci", "want 'ci gitlab', 'ci github', 'ci results', 'ci environments', 'ci setup' or 'ci build'")
+		return usagef("ci", "want 'ci gitlab', 'ci github', 'ci results', 'ci table', 'ci environments', 'ci setup' or 'ci build'")
 	}
 	switch pos[0] {
 	case "gitlab":
@@ -161,6 +174,8 @@ func runCI(ctx context.Context, c *cli, args []string) error {
 		return ciGitHub(c, &o, pos[1:])
 	case "results":
 		return ciResults(ctx, c, &o, pos[1:])
+	case "table":
+		return ciTable(ctx, c, &o, pos[1:])
 	case "build":
 		return ciBuild(ctx, c, &o, pos[1:])
 	case "environments":
@@ -168,7 +183,7 @@ func runCI(ctx context.Context, c *cli, args []string) error {
 	case "setup":
 		return ciSetup(ctx, c, &o, pos[1:])
 	default:
-		return usagef("ci", "unknown subcommand %q: want gitlab, github, results, environments, setup or build", pos[0])
+		return usagef("ci", "unknown subcommand %q: want gitlab, github, results, table, environments, setup or build", pos[0])
 	}
 }
 
@@ -209,7 +224,7 @@ func ciGitLab(c *cli, o *ciOptions, pos []string) error {
 	if err != nil {
 		return withHint(err, "run 'verify-release list --recipes DIR' to see the recipes")
 	}
-	return writePipeline(c, o.out, p.WriteYAML, p.Jobs)
+	return writePipeline(c, o.out, p.WriteYAML, p.Jobs, p.Skipped)
 }
 
 func ciGitHub(c *cli, o *ciOptions, pos []string) error {
@@ -225,12 +240,15 @@ func ciGitHub(c *cli, o *ciOptions, pos []string) error {
 	if err != nil {
 		return withHint(err, "run 'verify-release list --recipes DIR' to see the recipes")
 	}
-	return writePipeline(c, o.out, w.WriteYAML, w.Jobs)
+	return writePipeline(c, o.out, w.WriteYAML, w.Jobs, w.Skipped)
 }
 
 // writePipeline writes a generated pipeline to out (stdout for "" or
 // "-"), atomically, and says how many jobs refuse an unpinned image.
-func writePipeline(c *cli, out string, write func(io.Writer) error, jobs []*ci.VerifyJob) error {
+func writePipeline(c *cli, out string, write func(io.Writer) error, jobs []*ci.VerifyJob, skipped []string) error {
+	for _, s := range skipped {
+		fmt.Fprintf(c.Stderr, "verify-release: note: no job for %s\n", s)
+	}
 	var buf bytes.Buffer
 	if err := write(&buf); err != nil {
 		return err
@@ -242,16 +260,23 @@ func writePipeline(c *cli, out string, write func(io.Writer) error, jobs []*ci.V
 	if err := atomicfile.Write(out, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return err
 	}
-	refused := 0
+	refused, archive := 0, 0
 	for _, j := range jobs {
 		if j.Refused != "" {
-			refused++
+			if j.ImageSource == ci.ImageArchive {
+				archive++
+			} else {
+				refused++
+			}
 			fmt.Fprintf(c.Stderr, "verify-release: warning: %s will fail: %s\n", j.Name, j.Refused)
 		}
 	}
 	fmt.Fprintf(c.Stdout, "wrote %s: %d verify job(s)", out, len(jobs))
 	if refused > 0 {
 		fmt.Fprintf(c.Stdout, ", %d refusing an unpinned image", refused)
+	}
+	if archive > 0 {
+		fmt.Fprintf(c.Stdout, ", %d refusing an archive environment", archive)
 	}
 	fmt.Fprintln(c.Stdout)
 	return nil
@@ -293,6 +318,36 @@ func ciResults(ctx context.Context, c *cli, o *ciOptions, pos []string) error {
 	for _, row := range res.Rows() {
 		fmt.Fprintf(c.Stdout, "  %-12s %-10s %-36s %s\n", row.Project, row.Version, row.Artifact, row.Result)
 	}
+	return nil
+}
+
+func ciTable(ctx context.Context, c *cli, o *ciOptions, pos []string) error {
+	if len(pos) != 1 {
+		return usagef("ci", "ci table takes one results DIR, got %d arguments", len(pos))
+	}
+	if o.out == "" {
+		return usagef("ci", "ci table needs -o FILE.md (e.g. docs/results.md)")
+	}
+	res, err := ci.Collect(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	rows := res.Table()
+	if len(rows) == 0 {
+		return fmt.Errorf("%s: no report.json with a re-created artifact", pos[0])
+	}
+	doc, err := os.ReadFile(o.out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		doc = []byte("# Results of the real recipes\n\n")
+	case err != nil:
+		return err
+	}
+	doc = ci.UpdateTable(doc, rows)
+	if err := atomicfile.Write(o.out, func(w io.Writer) error { _, err := w.Write(doc); return err }); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "wrote %s: %d row(s) from %d report(s)\n", o.out, len(rows), len(res.Entries))
 	return nil
 }
 

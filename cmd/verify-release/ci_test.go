@@ -16,19 +16,23 @@ import (
 
 func TestCIGitLabCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "child.yml")
-	// The repository's own recipes: libntlm 1.8 pins ubuntu:22.04 by
-	// digest, so its job runs in exactly that image.
+	// The repository's own recipes: libntlm 1.8's ubuntu-22.04
+	// environment pins ubuntu:22.04 by digest, so its job runs in exactly
+	// that image; its debian-bookworm environment is built from the
+	// archive (no registry image) and is left to local runs, with a note.
 	code, stdout, stderr := run(t, nil, "ci", "gitlab", "../../recipes", "-o", out)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "wrote "+out+": 1 verify job(s)")
+	assert.Contains(t, stderr, "verify-release: note: no job for libntlm/1.8@debian-bookworm: environment built from the debian archive, left to local runs")
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)
 	var doc map[string]any
 	require.NoError(t, yaml.Unmarshal(data, &doc))
-	j := doc["verify:libntlm:1.8"].(map[string]any)
+	assert.NotContains(t, doc, "verify:libntlm:1.8:debian-bookworm")
+	j := doc["verify:libntlm:1.8:ubuntu-22.04"].(map[string]any)
 	assert.Equal(t, "docker.io/library/ubuntu:22.04@sha256:3b06811b2afd352be909dd088a004166d665dc76d38b13eada33522a9d915c6f", j["image"])
 	script := j["script"].([]any)
-	assert.Equal(t, "./verify-release run libntlm 1.8 --recipes ../../recipes --backend host --out results/ --report results/libntlm/1.8/report.json --junit results/libntlm-1.8.junit.xml", script[len(script)-1])
+	assert.Equal(t, "./verify-release run libntlm 1.8 --recipes ../../recipes --env ubuntu-22.04 --backend host --out results/ubuntu-22.04/ --report results/ubuntu-22.04/libntlm/1.8/report.json --junit results/libntlm-1.8-ubuntu-22.04.junit.xml", script[len(script)-1])
 	assert.Contains(t, j["before_script"].([]any), "apt-get update")
 
 	// A recipe whose digest is unresolved and has no lock file: its job
@@ -38,20 +42,20 @@ func TestCIGitLabCommand(t *testing.T) {
 	code, stdout, stderr = run(t, nil, "ci", "gitlab", unpinned, "-o", out2)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "wrote "+out2+": 1 verify job(s), 1 refusing an unpinned image")
-	assert.Contains(t, stderr, "verify:libntlm:1.8 will fail")
+	assert.Contains(t, stderr, "verify:libntlm:1.8:ubuntu-22.04 will fail")
 	data2, err := os.ReadFile(out2)
 	require.NoError(t, err)
 	require.NoError(t, yaml.Unmarshal(data2, &doc))
-	j = doc["verify:libntlm:1.8"].(map[string]any)
+	j = doc["verify:libntlm:1.8:ubuntu-22.04"].(map[string]any)
 	assert.Equal(t, "docker.io/library/ubuntu:22.04", j["image"])
 	assert.Equal(t, "exit 2", j["script"].([]any)[2])
 
 	code, stdout, _ = run(t, map[string]string{"VERIFY_RELEASE_ALLOW_UNPINNED": "true", "VERIFY_RELEASE_ONLY": "libntlm/1.8"}, "ci", "gitlab", "--recipes", unpinned)
 	require.Equal(t, 0, code)
 	require.NoError(t, yaml.Unmarshal([]byte(stdout), &doc))
-	j = doc["verify:libntlm:1.8"].(map[string]any)
+	j = doc["verify:libntlm:1.8:ubuntu-22.04"].(map[string]any)
 	script = j["script"].([]any)
-	assert.Equal(t, "./verify-release run libntlm 1.8 --recipes "+unpinned+" --backend host --out results/ --report results/libntlm/1.8/report.json --junit results/libntlm-1.8.junit.xml", script[len(script)-1])
+	assert.Equal(t, "./verify-release run libntlm 1.8 --recipes "+unpinned+" --env ubuntu-22.04 --backend host --out results/ubuntu-22.04/ --report results/ubuntu-22.04/libntlm/1.8/report.json --junit results/libntlm-1.8-ubuntu-22.04.junit.xml", script[len(script)-1])
 
 	code, _, stderr = run(t, nil, "ci", "gitlab", "../../recipes", "--only", "libntlm/9.9", "-o", out)
 	assert.Equal(t, 2, code)

@@ -13,7 +13,8 @@ import (
 )
 
 // libntlm 1.8's dist tarball re-created from its -src tarball with nothing
-// but Debian's archive (corpus/debian/libntlm/1.8.toml): the environment
+// but Debian's archive (recipes/libntlm/1.8.toml, environment
+// debian-bookworm, locked in 1.8@debian-bookworm.lock): the environment
 // from the locked .debs, the -src tarball from trixie's orig tarball,
 // gnulib from trixie's gnulib bundle. The expected values were found by
 // hand, independently of verify-release (issue 12, item 6): in a bookworm
@@ -26,10 +27,10 @@ import (
 func TestCorpusLibntlm18DistFromSrc(t *testing.T) {
 	testenv.RequireDocker(t)
 	out := t.TempDir()
-	recipe := filepath.Join("..", "..", "corpus", "debian", "libntlm", "1.8.toml")
+	recipe := filepath.Join("..", "..", "recipes", "libntlm", "1.8.toml")
 	// The Debian mirror is read for real: unreachable, the run is exit 2
 	// and this test fails (never skips).
-	code, stdout, stderr := run(t, nil, "run", recipe, "--artifact", "dist", "--out", out, "--quiet")
+	code, stdout, stderr := run(t, nil, "run", recipe, "--env", "debian-bookworm", "--artifact", "dist", "--out", out, "--quiet")
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stdout, "result: EQUIVALENT")
 
@@ -37,10 +38,11 @@ func TestCorpusLibntlm18DistFromSrc(t *testing.T) {
 	require.NoError(t, err)
 	var rep struct {
 		Result    string `json:"result"`
+		Env       struct{ Name string }
 		Artifacts []struct {
-			Name, Status string
-			Actual       string `json:"actual_sha256"`
-			Verdict      struct {
+			Name, Status, Env string
+			Actual            string `json:"actual_sha256"`
+			Verdict           struct {
 				Proof struct {
 					Substitutions []struct {
 						Member, Old, New string
@@ -55,6 +57,7 @@ func TestCorpusLibntlm18DistFromSrc(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(data, &rep))
 	assert.Equal(t, "EQUIVALENT", rep.Result)
+	assert.Equal(t, "debian-bookworm", rep.Env.Name)
 	var found bool
 	for _, a := range rep.Artifacts {
 		if a.Name != "dist" {
@@ -62,6 +65,7 @@ func TestCorpusLibntlm18DistFromSrc(t *testing.T) {
 		}
 		found = true
 		assert.Equal(t, "EQUIVALENT", a.Status)
+		assert.Equal(t, "debian-bookworm", a.Env)
 		assert.Equal(t, "606b412dcf49606e9f6f2af54168f4e399494f185b2eed0e52ef8fad564b2dd7", a.Actual)
 		p := a.Verdict.Proof
 		assert.True(t, p.Matched)
@@ -72,4 +76,5 @@ func TestCorpusLibntlm18DistFromSrc(t *testing.T) {
 		assert.Contains(t, p.Compression, "GNU gzip -9 --rsyncable")
 	}
 	assert.True(t, found, "no dist artifact in report.json")
+	checkResultsTable(t, out)
 }

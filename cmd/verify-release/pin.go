@@ -78,6 +78,7 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 	save := fs.String("save", "", "with --local: keep the image as a docker-archive at FILE, for --image-archive on machines that lack it")
 	mirror := fs.String("mirror", "", "distribution mirror URL for archive environments (default: the distribution's, or $VERIFY_RELEASE_DEBIAN_MIRROR)")
 	recipesDir := fs.String("recipes", "", "recipes `DIR` for NAME VERSION, and where a built-in recipe is copied (default $VERIFY_RELEASE_RECIPES, ./recipes)")
+	envName := fs.String("env", "", "pin only the recipe environment `NAME` ([[envs]]; default: every environment, each into RECIPE@NAME.lock)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -108,12 +109,17 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 			targets = append(targets, target{r, st})
 		}
 	}
+	if targets, err = expandEnvs(targets, *envName, func(t target) *recipe.Recipe { return t.r },
+		func(t target, r *recipe.Recipe) target { return target{r, t.store} }); err != nil {
+		return usagef("pin", "%v", err)
+	}
 	var d *engine.Docker
 	defer func() {
 		if d != nil {
 			d.Close()
 		}
 	}()
+	var failedEnvs []string
 	var opts []envpin.Option
 	if *cacheDir != "" {
 		opts = append(opts, envpin.WithCacheDir(*cacheDir))
@@ -140,8 +146,15 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 			res, err = envpin.Pin(ctx, d, r.Env.Image, r.Env.Setup, r.Env.Packages, opts...)
 		}
 		if err != nil {
-			return withHint(fmt.Errorf("pinning %s: %w", p, err),
-				fmt.Sprintf("pin reads the registry of %s: run it on a machine that reaches it, then copy %s here", r.Env.Image, envpin.LockPath(lockTarget(p, r))))
+			err = withHint(fmt.Errorf("pinning %s: %w", envLabel(p, r), err),
+				fmt.Sprintf("pin reads the registry of %s: run it on a machine that reaches it, then copy %s here", r.Env.Image, envpin.EnvLockPath(lockTarget(p, r), r)))
+			if r.Named() && *envName == "" && len(targets) > 1 {
+				// One unreachable environment does not stop the others.
+				fmt.Fprintf(c.Stderr, "verify-release: pin: %v\n", err)
+				failedEnvs = append(failedEnvs, envLabel(p, r))
+				continue
+			}
+			return err
 		}
 		if strings.HasPrefix(p, "builtin:") && !*dry {
 			dir := *recipesDir
@@ -155,7 +168,7 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 			}
 			fmt.Fprintf(c.Stdout, "copied built-in recipe %s to %s\n", r.ID(), p)
 		}
-		lp := envpin.LockPath(p)
+		lp := envpin.EnvLockPath(p, r)
 		if *dry {
 			if err := envpin.EncodeLock(c.Stdout, res.Lock); err != nil {
 				return err
@@ -188,7 +201,41 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 	if bad > 0 {
 		return &pinFailed{n: bad}
 	}
+	if len(failedEnvs) > 0 {
+		return withHint(fmt.Errorf("pin: %d environment(s) could not be pinned: %s", len(failedEnvs), strings.Join(failedEnvs, ", ")),
+			"pin one environment with --env NAME")
+	}
 	return nil
+}
+
+// envLabel names a recipe file and, for [[envs]], the environment.
+func envLabel(p string, r *recipe.Recipe) string {
+	if !r.Named() {
+		return p
+	}
+	return p + " (environment " + r.EnvName() + ")"
+}
+
+// expandEnvs replaces each target by one per environment of its recipe:
+// only env when it is given (an error when a recipe lacks it), else every
+// environment of a recipe with [[envs]].
+func expandEnvs[T any](ts []T, env string, get func(T) *recipe.Recipe, with func(T, *recipe.Recipe) T) ([]T, error) {
+	var out []T
+	for _, t := range ts {
+		r := get(t)
+		names := r.EnvNames()
+		if env != "" {
+			names = []string{env}
+		}
+		for _, n := range names {
+			re, err := r.ForEnv(n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, with(t, re))
+		}
+	}
+	return out, nil
 }
 
 func toolsWithDistro(l *envpin.Lock) map[string]string {

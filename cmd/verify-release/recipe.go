@@ -123,7 +123,7 @@ func runRecipe(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.Stdout, "# %s (sha256 %s)\n", r.Path, r.SHA256)
 		enc := toml.NewEncoder(c.Stdout)
 		enc.Indent = ""
-		return enc.Encode(r)
+		return enc.Encode(r.AsWritten())
 	default:
 		return usagef("recipe", "unknown subcommand %q: want check or show", pos[0])
 	}
@@ -182,6 +182,8 @@ func recipeCheck(c *cli, paths []string, opts []recipe.ParseOption) error {
 		}
 		note := ""
 		switch {
+		case r.Named():
+			note = " (" + envsNote(f, r) + ")"
 		case r.FromArchive():
 			if _, err := os.Stat(envpin.LockPath(f)); err != nil {
 				note = fmt.Sprintf(" (environment from the %s %s archive, not locked yet: run '%s')", r.Env.Distro, r.Env.Suite, pinCommand(r))
@@ -238,12 +240,37 @@ func runList(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// envsNote says, per environment of a recipe with [[envs]], where its
+// image comes from and whether it is pinned.
+func envsNote(f string, r *recipe.Recipe) string {
+	var parts []string
+	for _, n := range r.EnvNames() {
+		e, err := r.ForEnv(n)
+		if err != nil {
+			continue
+		}
+		lp := envpin.EnvLockPath(f, e)
+		_, lerr := os.Stat(lp)
+		switch {
+		case e.FromArchive() && lerr != nil:
+			parts = append(parts, fmt.Sprintf("%s: %s %s archive, not locked yet: run '%s --env %s'", n, e.Env.Distro, e.Env.Suite, pinCommand(r), n))
+		case e.FromArchive():
+			parts = append(parts, fmt.Sprintf("%s: %s %s archive, locked in %s", n, e.Env.Distro, e.Env.Suite, lp))
+		case !e.ImagePinned() && lerr != nil:
+			parts = append(parts, fmt.Sprintf("%s: image digest unresolved: run '%s --env %s'", n, pinCommand(r), n))
+		default:
+			parts = append(parts, n+": image pinned")
+		}
+	}
+	return "environments " + strings.Join(parts, "; ")
+}
+
 // printRecipeJSON prints the resolved recipe as JSON with the keys of its
 // TOML file (snake_case), plus its path and sha256: the TOML encoding is
 // decoded into a map so that JSON and TOML name every key alike.
 func printRecipeJSON(w io.Writer, r *recipe.Recipe) error {
 	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(r); err != nil {
+	if err := toml.NewEncoder(&buf).Encode(r.AsWritten()); err != nil {
 		return err
 	}
 	doc := map[string]any{}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -78,6 +79,7 @@ type runOptions struct {
 	reportFile    string
 	junit         string
 	signKey       string
+	env           string
 	pass          passphraseFlags
 }
 
@@ -104,6 +106,7 @@ func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
 	fs.Var(&o.artifacts, "artifact", "only re-create this artifact (repeatable), e.g. src or dist")
 	fs.Var(&o.inputs, "input", "read the git [[inputs]] entry `NAME=DIR` from a local clone or mirror DIR instead of fetching it (repeatable; DIR must hold the pinned commit)")
 	fs.StringVar(&o.junit, "junit", "", "also write a JUnit XML report (one test case per artifact) to `FILE`")
+	fs.StringVar(&o.env, "env", "", "re-create in the recipe environment `NAME` ([[envs]]), or in every one of them with \"all\" (default: the first that can be built on this machine)")
 	fs.StringVar(&o.signKey, "sign-key", "", "sign the attestations in --out with this armored OpenPGP secret key `FILE`")
 	o.pass.register(fs)
 }
@@ -260,39 +263,70 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 		}
 		opts = append(opts, runner.WithEngine(eng, runner.Backend(o.backend)))
 	}
+	if o.env == "all" {
+		return runAllEnvs(ctx, c, o, r, opts)
+	}
+	switch {
+	case o.env != "":
+		if r, err = r.ForEnv(o.env); err != nil {
+			return usagef(cmd, "--env: %v", err)
+		}
+	case r.Named() && cmd == "run":
+		picked, skipped, err := runner.PickEnv(ctx, r, opts...)
+		if err != nil {
+			return withHint(err, "name one with --env NAME")
+		}
+		for _, s := range skipped {
+			fmt.Fprintf(c.Stderr, "verify-release: warning: environment %s skipped: %s\n", s.Name, userMessage(s.Reason))
+		}
+		if !o.quiet {
+			fmt.Fprintf(c.Stderr, "verify-release: env: using environment %s (of %s)\n", picked.EnvName(), strings.Join(r.EnvNames(), ", "))
+		}
+		r = picked
+	default:
+		if r, err = r.ForEnv(r.EnvNames()[0]); err != nil {
+			return err
+		}
+	}
+	_, err = finishRun(ctx, c, o, r, opts)
+	return err
+}
 
+// finishRun runs r, writes the reports o asks for and prints the summary;
+// its error maps the result to the exit code.
+func finishRun(ctx context.Context, c *cli, o *runOptions, r *recipe.Recipe, opts []runner.Option) (*report.Report, error) {
 	rep, runErr := runner.Run(ctx, r, opts...)
 	if errors.Is(runErr, context.Canceled) {
-		return runErr
+		return rep, runErr
 	}
 	if o.reportFile != "" {
 		if err := atomicfile.Write(o.reportFile, rep.Write); err != nil {
-			return err
+			return rep, err
 		}
 	}
 	if o.junit != "" {
 		if err := atomicfile.Write(o.junit, func(w io.Writer) error { return report.WriteJUnit(w, rep) }); err != nil {
-			return err
+			return rep, err
 		}
 	}
 	if o.asJSON {
 		if err := rep.Write(c.Stdout); err != nil {
-			return err
+			return rep, err
 		}
 	} else {
 		printSummary(c.Stdout, rep)
 	}
 	if runErr != nil {
-		return runHint(r, runErr)
+		return rep, runHint(r, runErr)
 	}
 	hints := signatureHints(r, rep)
 	if rep.Result != report.Reproduced && (rep.Result != report.Equivalent || o.strict) {
-		return withHint(&runFailed{rep: rep}, hints...)
+		return rep, withHint(&runFailed{rep: rep}, hints...)
 	}
 	for _, h := range hints {
 		fmt.Fprintf(c.Stderr, "hint: %s\n", h)
 	}
-	return nil
+	return rep, nil
 }
 
 // signatureHints are the hints for signatures that were not checked or
@@ -395,7 +429,7 @@ func printSummary(w io.Writer, rep *report.Report) {
 		if e.ImageDigest != "" && !strings.Contains(img, "@") {
 			img += "@" + e.ImageDigest
 		}
-		fmt.Fprintf(w, "  env      %s %s\n", e.Backend, img)
+		fmt.Fprintf(w, "  env      %s: %s %s\n", e.Name, e.Backend, img)
 	}
 	for _, a := range rep.Artifacts {
 		fmt.Fprintf(w, "  %-8s %-32s %s\n", a.Name, a.File, a.Status)
@@ -444,4 +478,82 @@ func printSummary(w io.Writer, rep *report.Report) {
 		fmt.Fprintf(w, "  error: %s\n", userMessage(rep.Error))
 	}
 	fmt.Fprintf(w, "result: %s\n", rep.Result)
+}
+
+// runAllEnvs runs r in each of its environments in turn (--env all), each
+// into OUT/ENV/ with --out, then prints how the re-created artifacts
+// compare across the environments. The exit code is the worst run's.
+func runAllEnvs(ctx context.Context, c *cli, o *runOptions, r *recipe.Recipe, opts []runner.Option) error {
+	if o.asJSON || o.reportFile != "" || o.junit != "" {
+		return usagef("run", "--env all writes one report per environment: give --out DIR (each report.json is under DIR/ENV/NAME/VERSION/), not --json, --report or --junit")
+	}
+	type result struct {
+		env string
+		rep *report.Report
+		err error
+	}
+	var results []result
+	for _, n := range r.EnvNames() {
+		re, err := r.ForEnv(n)
+		if err != nil {
+			return err
+		}
+		eo := append([]runner.Option(nil), opts...)
+		if o.out != "" {
+			eo = append(eo, runner.WithOutDir(filepath.Join(o.out, n)))
+		}
+		fmt.Fprintf(c.Stdout, "== environment %s ==\n", n)
+		rep, err := finishRun(ctx, c, o, re, eo)
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "verify-release: environment %s: %s\n", n, userMessage(err.Error()))
+		}
+		results = append(results, result{n, rep, err})
+		fmt.Fprintln(c.Stdout)
+	}
+	// Cross-environment comparison of the re-created bytes.
+	fmt.Fprintf(c.Stdout, "across environments (%s):\n", strings.Join(r.EnvNames(), ", "))
+	for _, name := range r.ArtifactNames() {
+		got := map[string][]string{} // sha256 -> environments
+		var order []string
+		for _, res := range results {
+			if res.rep == nil {
+				continue
+			}
+			for _, a := range res.rep.Artifacts {
+				if a.Name != name || a.Actual == "" {
+					continue
+				}
+				if got[a.Actual] == nil {
+					order = append(order, a.Actual)
+				}
+				got[a.Actual] = append(got[a.Actual], res.env)
+			}
+		}
+		switch len(order) {
+		case 0:
+			fmt.Fprintf(c.Stdout, "  %-8s not re-created in any environment\n", name)
+		case 1:
+			fmt.Fprintf(c.Stdout, "  %-8s same bytes in %s: sha256 %s\n", name, strings.Join(got[order[0]], ", "), order[0])
+		default:
+			fmt.Fprintf(c.Stdout, "  %-8s DIFFERS across environments:\n", name)
+			for _, sum := range order {
+				fmt.Fprintf(c.Stdout, "           sha256 %s  %s\n", sum, strings.Join(got[sum], ", "))
+			}
+		}
+	}
+	var worst error
+	for _, res := range results {
+		var vf interface{ VerificationFailed() bool }
+		switch {
+		case res.err == nil:
+		case worst == nil:
+			worst = res.err
+		case errors.As(worst, &vf) && vf.VerificationFailed() && !(errors.As(res.err, &vf) && vf.VerificationFailed()):
+			worst = res.err // an error (exit 2) outranks a difference (exit 1)
+		}
+	}
+	return worst
 }

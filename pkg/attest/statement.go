@@ -30,6 +30,7 @@ const (
 	levelEquivalentSrc   = "VERIFY_RELEASE_EQUIVALENT_SRC"
 	levelEquivalentDist  = "VERIFY_RELEASE_EQUIVALENT_DIST"
 	annotationAccepted   = "accepted_differences"
+	annotationEnv        = "environment"
 	levelSignature       = "VERIFY_RELEASE_SIGNATURE"
 	levelRecipeDigest    = "VERIFY_RELEASE_RECIPE_DIGEST"
 	annotationToolPrefix = "tool:"
@@ -108,6 +109,10 @@ type Run struct {
 	Signature *Signature
 	// Source of the rebuild.
 	Repository, Tag, Commit string
+	// Environment names the recipe environment the build artifacts were
+	// re-created in ([[envs]] name, or "default" for one [env]); "" when
+	// no artifact was built.
+	Environment string
 	// Image used for the rebuild: reference without digest and its
 	// "sha256:..." manifest digest.
 	ImageRef, ImageDigest string
@@ -301,8 +306,14 @@ func policy(run *Run) ResourceDescriptor {
 			acc = append(acc, a.Accepted...)
 		}
 	}
+	if len(acc) > 0 || run.Environment != "" {
+		p.Annotations = map[string]any{}
+	}
 	if len(acc) > 0 {
-		p.Annotations = map[string]any{annotationAccepted: acc}
+		p.Annotations[annotationAccepted] = acc
+	}
+	if run.Environment != "" {
+		p.Annotations[annotationEnv] = run.Environment
 	}
 	return p
 }
@@ -333,6 +344,8 @@ type ExternalParameters struct {
 	Repository string             `json:"repository"`
 	Tag        string             `json:"tag"`
 	Recipe     ResourceDescriptor `json:"recipe"`
+	// Environment is the recipe environment of the build artifacts.
+	Environment string `json:"environment,omitempty"`
 }
 
 // RunDetails names the builder.
@@ -414,9 +427,10 @@ func ProvenanceStatement(run *Run) (*Statement, error) {
 		BuildDefinition: BuildDefinition{
 			BuildType: BuildTypeRecipe,
 			ExternalParameters: ExternalParameters{
-				Repository: run.Repository,
-				Tag:        run.Tag,
-				Recipe:     ResourceDescriptor{URI: run.RecipePath, Digest: map[string]string{"sha256": run.RecipeSHA256}},
+				Repository:  run.Repository,
+				Tag:         run.Tag,
+				Recipe:      ResourceDescriptor{URI: run.RecipePath, Digest: map[string]string{"sha256": run.RecipeSHA256}},
+				Environment: run.Environment,
 			},
 			ResolvedDependencies: deps,
 		},

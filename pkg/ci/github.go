@@ -45,9 +45,11 @@ const GitHubRunner = "ubuntu-24.04"
 type Workflow struct {
 	// Jobs are the verify jobs, sorted by recipe; refused ones run in the
 	// "refused" job, without their image.
-	Jobs   []*VerifyJob
-	Binary string
-	Source string
+	Jobs []*VerifyJob
+	// Skipped are the recipe environments that got no job, each with why.
+	Skipped []string
+	Binary  string
+	Source  string
 }
 
 // GitHub plans the verification workflow for the recipes in store. It
@@ -72,7 +74,7 @@ func GitHub(store *recipe.Store, opts ...Option) (*Workflow, error) {
 	if run > GitHubMaxMatrix || refused > GitHubMaxMatrix {
 		return nil, fmt.Errorf("%w: %d recipes exceed %d; select fewer with --only and generate several workflows", ErrTooManyJobs, len(jobs), GitHubMaxMatrix)
 	}
-	return &Workflow{Jobs: jobs, Binary: o.binary, Source: o.source}, nil
+	return &Workflow{Jobs: jobs, Skipped: o.skipped, Binary: o.binary, Source: o.source}, nil
 }
 
 // ArtifactName is the GitHub artifact holding the results of NAME VERSION.
@@ -120,6 +122,7 @@ func (w *Workflow) WriteYAML(out io.Writer) error {
 	var expect []string
 	for _, j := range w.Jobs {
 		name, version, _ := strings.Cut(j.Recipe, "/")
+		version = strings.ReplaceAll(version, "@", "-") // one artifact per environment
 		e := mapping{}
 		e.add("recipe", j.Recipe)
 		e.add("image", j.Image)

@@ -43,6 +43,10 @@ const (
 	// none is refused: the job runs in the results image with git
 	// installed, and the image cannot change the result.
 	ImageNone ImageSource = "none"
+	// ImageArchive: the environment is built from a distribution archive
+	// ([env] distro = ...); its image exists only in the engine that
+	// built it from the lock, so a CI job cannot pull it.
+	ImageArchive ImageSource = "archive"
 )
 
 // gitInstall installs the git binary verify-release reads objects with,
@@ -83,6 +87,7 @@ type options struct {
 	source        string
 	// unpinnedHint is the way to allow unpinned images, in the refusal.
 	unpinnedHint string
+	skipped      []string
 }
 
 // WithOnly restricts the pipeline to recipes named NAME/VERSION, or every
@@ -126,7 +131,9 @@ func WithSource(s string) Option { return func(o *options) { o.source = s } }
 
 // Pipeline is a generated child pipeline.
 type Pipeline struct {
-	Jobs         []*VerifyJob
+	Jobs []*VerifyJob
+	// Skipped are the recipe environments that got no job, each with why.
+	Skipped      []string
 	Pages        bool
 	BuildJob     string
 	Binary       string
@@ -138,9 +145,12 @@ type Pipeline struct {
 type VerifyJob struct {
 	// Name is "verify:NAME:VERSION".
 	Name string
-	// Recipe is NAME/VERSION; RecipePath the recipe file.
+	// Recipe is NAME/VERSION, or NAME/VERSION@ENV for one environment of
+	// a recipe with [[envs]]; RecipePath the recipe file.
 	Recipe     string
 	RecipePath string
+	// Env is the recipe environment ("" for a recipe's one [env]).
+	Env string
 	// Image is the job's image; ImageSource where its digest came from.
 	Image       string
 	ImageSource ImageSource
@@ -166,7 +176,7 @@ func GitLab(store *recipe.Store, opts ...Option) (*Pipeline, error) {
 	if len(jobs)+1 > o.maxNeeds {
 		return nil, fmt.Errorf("%w: %d recipes plus the build job exceed %d; select fewer with --only, or raise the instance's ci_max_needs and pass --max-needs", ErrTooManyNeeds, len(jobs), o.maxNeeds)
 	}
-	return &Pipeline{Jobs: jobs, Pages: o.pages, BuildJob: o.buildJob, Binary: o.binary, ResultsImage: o.resultsImage, Source: o.source}, nil
+	return &Pipeline{Jobs: jobs, Skipped: o.skipped, Pages: o.pages, BuildJob: o.buildJob, Binary: o.binary, ResultsImage: o.resultsImage, Source: o.source}, nil
 }
 
 // plan applies opts and makes the verify job of every selected recipe in
@@ -200,11 +210,29 @@ func plan(store *recipe.Store, opts []Option) (*options, []*VerifyJob, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		j, err := verifyJob(store, r, o)
-		if err != nil {
-			return nil, nil, err
+		// One job per environment of a recipe with [[envs]]: the
+		// maintainer's cross-environment check, run by the pipeline. An
+		// archive environment cannot be a job's image: it is left out
+		// (with a note) when another environment of the recipe can run.
+		hasImage := false
+		for _, e := range r.Envs {
+			hasImage = hasImage || e.Distro == ""
 		}
-		jobs = append(jobs, j)
+		for _, env := range r.EnvNames() {
+			re, err := r.ForEnv(env)
+			if err != nil {
+				return nil, nil, err
+			}
+			if re.Named() && re.FromArchive() && re.NeedsEnv() && hasImage {
+				o.skipped = append(o.skipped, fmt.Sprintf("%s@%s: environment built from the %s archive, left to local runs ('verify-release run %s --env %s' where Docker is available)", r.ID(), env, re.Env.Distro, r.Path, env))
+				continue
+			}
+			j, err := verifyJob(store, re, o)
+			if err != nil {
+				return nil, nil, err
+			}
+			jobs = append(jobs, j)
+		}
 	}
 	return o, jobs, nil
 }
@@ -272,10 +300,27 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 		RecipePath: recipePath,
 		JUnit:      JUnitPath(r.Name, r.Version),
 	}
+	out := ResultsDir + "/"
+	if r.Named() {
+		j.Env = r.EnvName()
+		j.Name += ":" + j.Env
+		j.Recipe += "@" + j.Env
+		j.JUnit = JUnitPath(r.Name, r.Version+"-"+j.Env)
+		out = ResultsDir + "/" + j.Env + "/"
+	}
 	switch {
-	case !r.NeedsEnv() && r.Env.Image == "" && r.Env.Distro == "":
+	case !r.NeedsEnv() && (r.Env.Image == "" || r.Named()):
 		j.Image, j.ImageSource = o.resultsImage, ImageNone
 		j.BeforeScript = append(j.BeforeScript, gitInstall)
+	case r.FromArchive():
+		j.Image, j.ImageSource = o.resultsImage, ImageArchive
+		j.Refused = fmt.Sprintf("%s: environment %s is built from the %s %s archive; its image exists only in the Docker Engine that built it from the lock, so a CI job cannot pull it", recipePath, r.EnvName(), r.Env.Distro, r.Env.Suite)
+		j.Script = []string{
+			"echo " + shellQuote("verify-release: error: "+j.Refused) + " >&2",
+			"echo " + shellQuote(fmt.Sprintf("hint: run 'verify-release run %s' on a machine with Docker, or give the recipe an environment with a registry image", recipePath)) + " >&2",
+			"exit 2",
+		}
+		return j, nil
 	case r.ImagePinned():
 		j.Image, j.ImageSource = r.Env.Image, ImageRecipe
 	default:
@@ -296,7 +341,7 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 		j.Refused = fmt.Sprintf("%s: image %s has no digest and the recipe has no lock file", recipePath, r.Env.Image)
 		j.Script = []string{
 			"echo " + shellQuote("verify-release: error: "+j.Refused) + " >&2",
-			"echo " + shellQuote(fmt.Sprintf("hint: run 'verify-release pin %s' and commit %s, or %s", recipePath, envpin.LockPath(recipePath), o.unpinnedHint)) + " >&2",
+			"echo " + shellQuote(fmt.Sprintf("hint: run 'verify-release pin %s' and commit %s, or %s", recipePath, envpin.EnvLockPath(recipePath, r), o.unpinnedHint)) + " >&2",
 			"exit 2",
 		}
 		return j, nil
@@ -312,10 +357,13 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 	if o.recipesDir != "" {
 		args = append(args, "--recipes", o.recipesDir)
 	}
+	if j.Env != "" {
+		args = append(args, "--env", j.Env)
+	}
 	args = append(args,
 		"--backend", "host",
-		"--out", ResultsDir+"/",
-		"--report", path.Join(ResultsDir, r.Name, r.Version, "report.json"),
+		"--out", out,
+		"--report", path.Join(out, r.Name, r.Version, "report.json"),
 		"--junit", j.JUnit,
 	)
 	quoted := make([]string, len(args))
@@ -326,9 +374,10 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 	return j, nil
 }
 
-// readLock reads NAME/VERSION.lock beside the recipe; nil when absent.
+// readLock reads the lock beside the recipe (NAME/VERSION.lock, or
+// NAME/VERSION@ENV.lock); nil when absent.
 func readLock(store *recipe.Store, r *recipe.Recipe) (*envpin.Lock, error) {
-	rel := path.Join(r.Name, r.Version+".lock")
+	rel := path.Join(r.Name, path.Base(envpin.EnvLockPath(r.Version+".toml", r)))
 	if _, err := fs.Stat(store.FS, rel); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
@@ -455,6 +504,8 @@ func (j *VerifyJob) comment() []string {
 		c = append(c, "image digest from the lock file")
 	case ImageNone:
 		c = append(c, "no [env]: git-archive artifacts only, written by verify-release itself; any image with git will do")
+	case ImageArchive:
+		c = append(c, "REFUSED: the environment is built from a distribution archive (no registry image)")
 	case ImageUnpinned:
 		if j.Refused != "" {
 			c = append(c, "REFUSED: the image is not pinned (no digest, no lock file)")

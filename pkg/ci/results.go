@@ -18,6 +18,7 @@ import (
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/attest"
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
@@ -40,8 +41,26 @@ type Entry struct {
 	Dir string
 }
 
-// ID is NAME/VERSION.
-func (e *Entry) ID() string { return e.Report.Recipe.Name + "/" + e.Report.Recipe.Version }
+// ID is NAME/VERSION, or NAME/VERSION@ENV for a run in one of a recipe's
+// named environments.
+func (e *Entry) ID() string {
+	id := e.Report.Recipe.Name + "/" + e.Report.Recipe.Version
+	if env := e.Env(); env != "" {
+		id += "@" + env
+	}
+	return id
+}
+
+// Env is the recipe environment the report's build artifacts were
+// re-created in: "" for a recipe with one unnamed [env] (or none).
+func (e *Entry) Env() string { return reportEnv(e.Report) }
+
+func reportEnv(rep *report.Report) string {
+	if rep.Env == nil || rep.Env.Name == recipe.DefaultEnvName {
+		return ""
+	}
+	return rep.Env.Name
+}
 
 // Results is what a results page shows.
 type Results struct {
@@ -100,7 +119,10 @@ func Collect(ctx context.Context, root string, expected ...string) (*Results, er
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
-		return a.Version < b.Version
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		return res.Entries[i].Env() < res.Entries[j].Env()
 	})
 	for _, id := range expected {
 		if _, ok := seen[id]; !ok {
@@ -126,6 +148,8 @@ func compactStrings(s []string) []string {
 type Row struct {
 	Project string `json:"project"`
 	Version string `json:"version"`
+	// Env is the recipe environment ("" for a recipe's one [env]).
+	Env string `json:"env,omitempty"`
 	// Artifact is "NAME FILE", "run" for a run-level error, or "" for a
 	// missing report.
 	Artifact string `json:"artifact"`
@@ -174,7 +198,7 @@ func (r *Results) Rows() []Row {
 	var all []Row
 	for _, e := range r.Entries {
 		rep := e.Report
-		base := pageDir(rep.Recipe.Name, rep.Recipe.Version)
+		base := pageDir(rep.Recipe.Name, rep.Recipe.Version, e.Env())
 		reportLink := base + "/" + ReportFile
 		logLink, sums := "", ""
 		if fileExists(filepath.Join(e.Dir, "build.log")) {
@@ -185,7 +209,7 @@ func (r *Results) Rows() []Row {
 		}
 		atts := attestationLinks(e.Dir, base)
 		for _, a := range rep.Artifacts {
-			row := Row{Project: rep.Recipe.Name, Version: rep.Recipe.Version, Artifact: strings.TrimSpace(a.Name + " " + a.File),
+			row := Row{Project: rep.Recipe.Name, Version: rep.Recipe.Version, Env: e.Env(), Artifact: strings.TrimSpace(a.Name + " " + a.File),
 				Result: string(a.Status), Report: reportLink, Log: logLink, Checksums: sums, Attestations: atts}
 			switch {
 			case a.Error != "":
@@ -211,13 +235,14 @@ func (r *Results) Rows() []Row {
 			if msg == "" {
 				msg = "the run recorded no artifacts"
 			}
-			all = append(all, Row{Project: rep.Recipe.Name, Version: rep.Recipe.Version, Artifact: "run",
+			all = append(all, Row{Project: rep.Recipe.Name, Version: rep.Recipe.Version, Env: e.Env(), Artifact: "run",
 				Result: string(report.Error), Detail: firstLine(msg), Report: reportLink, Log: logLink, Checksums: sums, Attestations: atts})
 		}
 	}
 	for _, id := range r.Missing {
 		name, version, _ := strings.Cut(id, "/")
-		all = append(all, Row{Project: name, Version: version, Result: Missing,
+		version, env, _ := strings.Cut(version, "@")
+		all = append(all, Row{Project: name, Version: version, Env: env, Result: Missing,
 			Detail: "no report.json: the job failed before writing one (see its log)", Attestations: []string{}})
 	}
 	sort.SliceStable(all, func(i, j int) bool {
@@ -383,7 +408,12 @@ func (r *Results) infoLine() string {
 }
 
 // pageDir is where a recipe's files go in the output directory.
-func pageDir(name, version string) string { return name + "/" + version }
+func pageDir(name, version, env string) string {
+	if env != "" {
+		return name + "/" + version + "/" + env
+	}
+	return name + "/" + version
+}
 
 // WriteMarkdown writes the results table as Markdown.
 func (r *Results) WriteMarkdown(w io.Writer) error {
@@ -395,19 +425,41 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 		b.WriteString(mdEscape(line) + "\n\n")
 	}
 	b.WriteString(mdEscape(summaryLine(r)) + "\n\n")
-	b.WriteString("| result | project | version | artifact | details | links |\n")
-	b.WriteString("|---|---|---|---|---|---|\n")
-	for _, row := range r.Rows() {
+	rows := r.Rows()
+	envCol := hasEnv(rows)
+	if envCol {
+		b.WriteString("| result | project | version | environment | artifact | details | links |\n")
+		b.WriteString("|---|---|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("| result | project | version | artifact | details | links |\n")
+		b.WriteString("|---|---|---|---|---|---|\n")
+	}
+	for _, row := range rows {
 		var links []string
 		for _, l := range rowLinks(row) {
 			links = append(links, mdLink(l.text, l.href))
 		}
+		version := mdEscape(row.Version)
+		if envCol {
+			version += " | " + mdEscape(row.Env)
+		}
 		fmt.Fprintf(&b, "| **%s %s** | %s | %s | %s | %s | %s |\n",
-			statusIcon(row.Result), mdEscape(row.Result), mdEscape(row.Project), mdEscape(row.Version), mdEscape(row.Artifact),
+			statusIcon(row.Result), mdEscape(row.Result), mdEscape(row.Project), version, mdEscape(row.Artifact),
 			mdEscape(strings.Join(append([]string{row.Detail}, row.Verdict...), "; ")), strings.Join(links, " "))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// hasEnv reports whether a row names an environment: the pages show the
+// environment column only then.
+func hasEnv(rows []Row) bool {
+	for _, r := range rows {
+		if r.Env != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // statusIcon marks each state with its own symbol, so no state is told
@@ -542,15 +594,24 @@ func (r *Results) WriteHTML(w io.Writer) error {
 		b.WriteString("</p>\n")
 	}
 	fmt.Fprintf(&b, "<p>%s</p>\n", html.EscapeString(summaryLine(r)))
-	b.WriteString("<table>\n<thead><tr><th>result</th><th>project</th><th>version</th><th>artifact</th><th>details</th><th>links</th></tr></thead>\n<tbody>\n")
-	for _, row := range r.Rows() {
+	rows := r.Rows()
+	envCol, envTH := hasEnv(rows), ""
+	if envCol {
+		envTH = "<th>environment</th>"
+	}
+	b.WriteString("<table>\n<thead><tr><th>result</th><th>project</th><th>version</th>" + envTH + "<th>artifact</th><th>details</th><th>links</th></tr></thead>\n<tbody>\n")
+	for _, row := range rows {
+		envTD := ""
+		if envCol {
+			envTD = `<td data-label="environment">` + html.EscapeString(row.Env) + "</td>"
+		}
 		var links []string
 		for _, l := range rowLinks(row) {
 			links = append(links, htmlLink(l.text, l.href))
 		}
-		fmt.Fprintf(&b, "<tr><td class=\"result\"><span class=\"badge %s\">%s %s</span></td><td data-label=\"project\">%s</td><td data-label=\"version\">%s</td><td data-label=\"artifact\">%s</td><td data-label=\"details\">%s</td><td class=\"links\" data-label=\"links\">%s</td></tr>\n",
+		fmt.Fprintf(&b, "<tr><td class=\"result\"><span class=\"badge %s\">%s %s</span></td><td data-label=\"project\">%s</td><td data-label=\"version\">%s</td>%s<td data-label=\"artifact\">%s</td><td data-label=\"details\">%s</td><td class=\"links\" data-label=\"links\">%s</td></tr>\n",
 			html.EscapeString(cssClass(row.Result)), statusIcon(row.Result), html.EscapeString(row.Result),
-			html.EscapeString(row.Project), html.EscapeString(row.Version), html.EscapeString(row.Artifact),
+			html.EscapeString(row.Project), html.EscapeString(row.Version), envTD, html.EscapeString(row.Artifact),
 			html.EscapeString(row.Detail)+verdictList(row.Verdict), strings.Join(links, " "))
 	}
 	b.WriteString("</tbody>\n</table>\n</body>\n</html>\n")
@@ -657,7 +718,10 @@ func publishEntry(ctx context.Context, e *Entry, outDir string, o *publishOption
 			return fmt.Errorf("ci: %s: %q is not a safe name for a directory", filepath.Join(e.Dir, ReportFile), n)
 		}
 	}
-	rel := pageDir(rep.Recipe.Name, rep.Recipe.Version)
+	if env := e.Env(); env != "" && !safeName(env) {
+		return fmt.Errorf("ci: %s: environment %q is not a safe name for a directory", filepath.Join(e.Dir, ReportFile), env)
+	}
+	rel := pageDir(rep.Recipe.Name, rep.Recipe.Version, e.Env())
 	dest := filepath.Join(outDir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("ci: %w", err)

@@ -134,7 +134,7 @@ func TestArchiveEnvironmentBookwormWithBullseyeLibtool(t *testing.T) {
 	assert.Zero(t, warm.Downloaded)
 
 	// Not in the engine: loaded from the cached image, still no download.
-	require.NoError(t, exec.Command("docker", "rmi", "-f", ens.ImageID).Run())
+	removeImageRetry(t, ens.ImageID)
 	fromCache, err := envpin.EnsureArchive(ctx, d, back, envpin.ArchiveOptions{CacheDir: cacheA})
 	require.NoError(t, err)
 	assert.Equal(t, envpin.SourceCache, fromCache.Source)
@@ -226,4 +226,21 @@ func TestArchiveEnvironmentErrors(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// removeImageRetry removes image from the engine. A container that is still
+// being removed (docker run --rm, a probe session) holds the image for a
+// moment, so a refusal is retried for up to a minute; the last error and
+// docker's own message fail the test.
+func removeImageRetry(t *testing.T, image string) {
+	t.Helper()
+	var out []byte
+	var err error
+	for i := 0; i < 30; i++ {
+		if out, err = exec.Command("docker", "rmi", "-f", image).CombinedOutput(); err == nil {
+			return
+		}
+		time.Sleep(2 * time.Second)
+	}
+	require.NoError(t, err, "docker rmi -f %s: %s", image, out)
 }

@@ -14,6 +14,7 @@ import (
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/debian"
+	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/rootfs"
 )
 
@@ -45,6 +46,17 @@ type LockedEnvironment struct {
 // extension replaced by ".lock" ("hello.toml" -> "hello.lock").
 func LockPath(recipePath string) string {
 	return strings.TrimSuffix(recipePath, filepath.Ext(recipePath)) + ".lock"
+}
+
+// EnvLockPath is the lock file of one environment of a recipe: LockPath
+// for a recipe with one [env], and the recipe's path with its extension
+// replaced by "@ENV.lock" for one of its [[envs]] ("1.8.toml" ->
+// "1.8@debian-bookworm.lock"; "@" cannot occur in a version).
+func EnvLockPath(recipePath string, r *recipe.Recipe) string {
+	if !r.Named() {
+		return LockPath(recipePath)
+	}
+	return strings.TrimSuffix(recipePath, filepath.Ext(recipePath)) + "@" + r.EnvName() + ".lock"
 }
 
 // NewLock builds a lock from a pinned image and a probed environment.

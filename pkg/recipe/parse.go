@@ -160,6 +160,7 @@ var (
 	fprRE     = regexp.MustCompile(`^([0-9A-F]{40}|[0-9A-F]{64})$`)
 	capRE     = regexp.MustCompile(`^[A-Z_]+$`)
 	memRE     = regexp.MustCompile(`^[0-9]+[kmgKMG]?$`)
+	envNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 )
 
 func (v *validator) recipe(r *Recipe) {
@@ -170,9 +171,7 @@ func (v *validator) recipe(r *Recipe) {
 		v.errorf("version", "%q is not a valid version", r.Version)
 	}
 	v.source(&r.Source)
-	if r.Env.Image != "" || r.Env.Distro != "" || r.Env.Suite != "" || r.NeedsEnv() {
-		v.env(&r.Env)
-	}
+	v.envs(r)
 	v.list("inputs", len(r.Inputs))
 	v.list("artifacts", len(r.Artifacts))
 	for i := range r.Inputs {
@@ -272,51 +271,51 @@ func (v *validator) source(s *Source) {
 	}
 }
 
-func (v *validator) env(e *Env) {
+func (v *validator) env(k string, e *Env) {
 	if e.Distro != "" || e.Suite != "" || len(e.Extra) > 0 || e.Snapshot != "" {
-		v.archiveEnv(e)
+		v.archiveEnv(k, e)
 		return
 	}
-	if !v.required("env.image", e.Image) {
+	if !v.required(k+".image", e.Image) {
 		return
 	}
 	_, d, hasDigest := strings.Cut(e.Image, "@")
 	switch {
 	case hasDigest && !isSHA256Digest(d):
-		v.errorf("env.image", "digest %q is not sha256:<64 hex digits>", d)
+		v.errorf(k+".image", "digest %q is not sha256:<64 hex digits>", d)
 	case hasDigest && e.Digest != "":
-		v.errorf("env.digest", "must be absent when env.image carries a digest")
+		v.errorf(k+".digest", "must be absent when env.image carries a digest")
 	case !hasDigest && e.Digest != Unresolved:
-		v.errorf("env.image", "%q has no digest: pin it as NAME@sha256:... (run 'verify-release pin'), or say so explicitly with env.digest = %q", e.Image, Unresolved)
+		v.errorf(k+".image", "%q has no digest: pin it as NAME@sha256:... (run 'verify-release pin'), or say so explicitly with env.digest = %q", e.Image, Unresolved)
 	}
-	v.list("env.setup", len(e.Setup))
-	v.list("env.packages", len(e.Packages))
-	v.list("env.tools", len(e.Tools))
-	v.list("env.cap_add", len(e.CapAdd))
+	v.list(k+".setup", len(e.Setup))
+	v.list(k+".packages", len(e.Packages))
+	v.list(k+".tools", len(e.Tools))
+	v.list(k+".cap_add", len(e.CapAdd))
 	for tool, ver := range e.Tools {
 		if strings.TrimSpace(ver) == "" {
-			v.errorf("env.tools."+tool, "version must not be empty")
+			v.errorf(k+".tools."+tool, "version must not be empty")
 		}
 	}
 	for _, c := range e.CapAdd {
 		if !capRE.MatchString(c) {
-			v.errorf("env.cap_add", "%q is not a capability name like CHOWN", c)
+			v.errorf(k+".cap_add", "%q is not a capability name like CHOWN", c)
 		}
 	}
 	if e.User != "" && strings.ContainsAny(e.User, " \t\n") {
-		v.errorf("env.user", "%q is not a user name or uid", e.User)
+		v.errorf(k+".user", "%q is not a user name or uid", e.User)
 	}
 	if e.Umask != "" {
 		if u, err := strconv.ParseUint(e.Umask, 8, 32); err != nil || u > 0o777 {
-			v.errorf("env.umask", "%q is not an octal umask like 0022", e.Umask)
+			v.errorf(k+".umask", "%q is not an octal umask like 0022", e.Umask)
 		}
 	}
 	if e.Memory != "" && !memRE.MatchString(e.Memory) {
-		v.errorf("env.memory", "%q is not a size like 4g or 512m", e.Memory)
+		v.errorf(k+".memory", "%q is not a size like 4g or 512m", e.Memory)
 	}
 	if e.Timeout != "" {
 		if d, err := time.ParseDuration(e.Timeout); err != nil || d <= 0 {
-			v.errorf("env.timeout", "%q is not a positive duration like 30m", e.Timeout)
+			v.errorf(k+".timeout", "%q is not a positive duration like 30m", e.Timeout)
 		}
 	}
 }
@@ -327,32 +326,32 @@ var (
 )
 
 // archiveEnv validates the distribution form of [env].
-func (v *validator) archiveEnv(e *Env) {
+func (v *validator) archiveEnv(k string, e *Env) {
 	switch e.Distro {
 	case "debian", "ubuntu":
 	case "":
-		v.errorf("env.distro", "required key is missing (debian or ubuntu) when env.suite is given")
+		v.errorf(k+".distro", "required key is missing (debian or ubuntu) when env.suite is given")
 	default:
-		v.errorf("env.distro", "%q is not one of debian, ubuntu", e.Distro)
+		v.errorf(k+".distro", "%q is not one of debian, ubuntu", e.Distro)
 	}
 	if e.Image != "" || e.Digest != "" {
-		v.errorf("env.image", "give either env.image (a registry image) or env.distro (built from the archive), not both")
+		v.errorf(k+".image", "give either env.image (a registry image) or env.distro (built from the archive), not both")
 	}
 	if len(e.Setup) > 0 {
-		v.errorf("env.setup", "an environment built from the archive takes no setup commands (they would run with network and drift); list the packages instead")
+		v.errorf(k+".setup", "an environment built from the archive takes no setup commands (they would run with network and drift); list the packages instead")
 	}
-	if v.required("env.suite", e.Suite) && !suiteRE.MatchString(e.Suite) {
-		v.errorf("env.suite", "%q is not a suite name like bookworm", e.Suite)
+	if v.required(k+".suite", e.Suite) && !suiteRE.MatchString(e.Suite) {
+		v.errorf(k+".suite", "%q is not a suite name like bookworm", e.Suite)
 	}
 	if e.Snapshot != "" && !snapshotRE.MatchString(e.Snapshot) {
-		v.errorf("env.snapshot", "%q is not a snapshot timestamp like 20250604T000000Z", e.Snapshot)
+		v.errorf(k+".snapshot", "%q is not a snapshot timestamp like 20250604T000000Z", e.Snapshot)
 	}
 	if len(e.Packages) == 0 {
-		v.errorf("env.packages", "an environment built from the archive needs at least one package")
+		v.errorf(k+".packages", "an environment built from the archive needs at least one package")
 	}
-	v.packageList("env.packages", e.Packages)
+	v.packageList(k+".packages", e.Packages)
 	for i, x := range e.Extra {
-		key := fmt.Sprintf("env.extra[%d]", i)
+		key := fmt.Sprintf("%s.extra[%d]", k, i)
 		if v.required(key+".suite", x.Suite) && !suiteRE.MatchString(x.Suite) {
 			v.errorf(key+".suite", "%q is not a suite name like bullseye", x.Suite)
 		}

@@ -48,8 +48,15 @@ type Recipe struct {
 	Description string `toml:"description,omitempty"`
 	Homepage    string `toml:"homepage,omitempty"`
 
-	Source    Source               `toml:"source"`
-	Env       Env                  `toml:"env"`
+	Source Source `toml:"source"`
+	// Env is the environment build artifacts are re-created in: the
+	// recipe's [env], or the selected one of its [[envs]] (the first
+	// after Parse; ForEnv selects another).
+	Env Env `toml:"env,omitempty"`
+	// Envs are the recipe's named environments ([[envs]], each with a
+	// name), in the order the recipe gives them; a recipe has [env] or
+	// [[envs]], not both.
+	Envs      []Env                `toml:"envs,omitempty"`
 	Inputs    []Input              `toml:"inputs,omitempty"`
 	Artifacts map[string]*Artifact `toml:"artifacts"`
 	Signature *Signature           `toml:"signature,omitempty"`
@@ -78,6 +85,9 @@ type Source struct {
 // environment built from a distribution's archive (Distro, Suite,
 // Packages, Extra) whose exact .debs the lock file records.
 type Env struct {
+	// Name names one of a recipe's [[envs]] (e.g. "ubuntu-22.04",
+	// "debian-bookworm"); an [env] table may leave it out.
+	Name string `toml:"name,omitempty"`
 	// Image is an OCI image reference, with a digest (name@sha256:...)
 	// unless Digest is "unresolved".
 	Image string `toml:"image,omitempty"`
@@ -187,6 +197,9 @@ type Artifact struct {
 	// step instead of the commit time (e.g. the time upstream's release
 	// script ran). Unix seconds, 1 to MaxSourceDateEpoch.
 	SourceDateEpoch *int64 `toml:"source_date_epoch,omitempty"`
+	// Envs names the [[envs]] that re-create this artifact (default: all
+	// of them). An artifact with build takes its build's environments.
+	Envs []string `toml:"envs,omitempty"`
 	// Build names another build artifact whose build also leaves this
 	// file (at Output): the file is copied out of that build's session
 	// instead of running a build of its own. Such an artifact has no
@@ -207,6 +220,9 @@ type Artifact struct {
 type Accept struct {
 	// Artifact limits the entry to one artifact (default: every artifact).
 	Artifact string `toml:"artifact,omitempty"`
+	// Env limits the entry to one of the recipe's [[envs]] (default:
+	// every environment).
+	Env string `toml:"env,omitempty"`
 	// Member is a path.Match glob over member paths; a Class of "content"
 	// needs a literal member path.
 	Member string `toml:"member"`

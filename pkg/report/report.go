@@ -87,6 +87,9 @@ type Source struct {
 
 // Env is the build environment that was used.
 type Env struct {
+	// Name is the recipe environment ([[envs]] name, or "default" for a
+	// recipe's one [env]).
+	Name    string `json:"name"`
 	Backend string `json:"backend"`
 	// Image is the recipe's image reference; ImageDigest the manifest
 	// digest actually used; ImageID the engine's image (config) id.
@@ -126,6 +129,13 @@ type Artifact struct {
 	// Build names the artifact whose build made this file, when that is
 	// another artifact (recipe key build).
 	Build string `json:"build,omitempty"`
+	// From is where a build artifact's build started: "git" (the pinned
+	// commit), "src" (the git-archive tarball) or "dist" (the published
+	// tarball itself); empty for a git-archive artifact.
+	From string `json:"from,omitempty"`
+	// Env names the recipe environment a build artifact was re-created
+	// in (Report.Env.Name); empty for a git-archive artifact.
+	Env string `json:"env,omitempty"`
 	// SourceDateEpoch is the SOURCE_DATE_EPOCH of the build that made a
 	// build artifact (the recipe's source_date_epoch, or the commit time).
 	SourceDateEpoch int64  `json:"source_date_epoch,omitempty"`

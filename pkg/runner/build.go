@@ -45,7 +45,7 @@ func (x *run) newBuildEnv(ctx context.Context) (*buildEnv, error) {
 		return nil, ErrNoEngine
 	}
 	env := &buildEnv{x: x, probe: true}
-	x.rep.Env = &report.Env{Backend: string(x.o.backend), Image: x.r.Env.Image, Pinned: x.r.ImagePinned()}
+	x.rep.Env = &report.Env{Name: x.r.EnvName(), Backend: string(x.o.backend), Image: x.r.Env.Image, Pinned: x.r.ImagePinned()}
 	if x.o.backend == BackendDocker {
 		img, err := x.resolveImage(ctx)
 		if err != nil {

@@ -27,7 +27,7 @@ func (x *run) lock() (*envpin.Lock, error) {
 		if x.o.store == nil {
 			return nil, nil
 		}
-		rel := path.Join(x.r.Name, x.r.Version+".lock")
+		rel := path.Join(x.r.Name, path.Base(envpin.EnvLockPath(x.r.Version+".toml", x.r)))
 		data, err := fs.ReadFile(x.o.store.FS, rel)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
@@ -36,7 +36,7 @@ func (x *run) lock() (*envpin.Lock, error) {
 		}
 		return envpin.ParseLock(data, "builtin:recipes/"+rel)
 	}
-	lp := envpin.LockPath(p)
+	lp := envpin.EnvLockPath(p, x.r)
 	if _, err := os.Stat(lp); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -79,7 +79,7 @@ func (x *run) statements() (*attest.Statement, *attest.Statement) {
 		TimeVerified:    x.o.now().UTC(),
 	}
 	if e := x.rep.Env; e != nil {
-		in.ImageRef, in.ImageDigest, in.Tools, in.Packages = e.Image, e.ImageDigest, e.Tools, e.Packages
+		in.Environment, in.ImageRef, in.ImageDigest, in.Tools, in.Packages = e.Name, e.Image, e.ImageDigest, e.Tools, e.Packages
 	}
 	for _, p := range x.debs {
 		in.Debs = append(in.Debs, attest.Deb{Distro: x.r.Env.Distro, Name: p.Name, Version: p.Version, Architecture: p.Architecture, SHA256: p.SHA256})

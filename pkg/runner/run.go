@@ -209,6 +209,13 @@ func (x *run) do(ctx context.Context) error {
 	for _, name := range names {
 		a := x.r.Artifacts[name]
 		ra := report.Artifact{Name: name, File: a.File, Method: string(a.Method), Expected: a.SHA256}
+		if a.Method == recipe.MethodBuild {
+			ra.Env = x.r.EnvName()
+			ra.From = x.r.Artifacts[x.r.BuildOwner(name)].From
+			if ra.From == "" {
+				ra.From = recipe.FromGit
+			}
+		}
 		if len(x.o.artifacts) > 0 && !slices.Contains(x.o.artifacts, name) {
 			ra.Status = report.Skipped
 			ra.Reason = "not selected: this run re-created only " + strings.Join(x.o.artifacts, ", ")
