@@ -146,8 +146,11 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 			res, err = envpin.Pin(ctx, d, r.Env.Image, r.Env.Setup, r.Env.Packages, opts...)
 		}
 		if err != nil {
-			err = withHint(fmt.Errorf("pinning %s: %w", envLabel(p, r), err),
-				fmt.Sprintf("pin reads the registry of %s: run it on a machine that reaches it, then copy %s here", r.Env.Image, envpin.EnvLockPath(lockTarget(p, r), r)))
+			hint := fmt.Sprintf("pin reads the registry of %s: run it on a machine that reaches it, then copy %s here", r.Env.Image, envpin.EnvLockPath(lockTarget(p, r), r))
+			if r.FromArchive() {
+				hint = fmt.Sprintf("pin reads the %s archive (InRelease, Packages, the pool): check the mirror (--mirror); a version no signed index lists any more is taken from the pool only as name=version@sha256:<digest of the .deb> (docs/recipes.md)", r.Env.Distro)
+			}
+			err = withHint(fmt.Errorf("pinning %s: %w", envLabel(p, r), err), hint)
 			if r.Named() && *envName == "" && len(targets) > 1 {
 				// One unreachable environment does not stop the others.
 				fmt.Fprintf(c.Stderr, "verify-release: pin: %v\n", err)

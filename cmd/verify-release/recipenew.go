@@ -129,8 +129,14 @@ func runRecipeNew(ctx context.Context, c *cli, args []string) error {
 		if err := write(c.Stdout); err != nil {
 			return err
 		}
-	} else if err := atomicfile.Write(o.Out, write); err != nil {
-		return err
+	} else {
+		// recipes/NAME/ may not exist yet for a new project.
+		if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(o.Out, write); err != nil {
+			return err
+		}
 	}
 	if len(d.Missing) > 0 {
 		fmt.Fprintf(c.Stderr, "verify-release: recipe %s/%s drafted; not established:\n", d.Name, d.Version)

@@ -16,8 +16,8 @@ import (
 
 func TestRecipeNewCurl(t *testing.T) {
 	f := testenv.DebianPool(t, curlPool, curlSHA256)
-	out := filepath.Join(t.TempDir(), "curl", "8.14.1.toml")
-	require.NoError(t, os.MkdirAll(filepath.Dir(out), 0o755))
+	// recipes/curl/ does not exist yet: recipe new makes it.
+	out := filepath.Join(t.TempDir(), "recipes", "curl", "8.14.1.toml")
 	code, stdout, errOut := run(t, nil, "recipe", "new", "--git", "https://github.com/curl/curl.git", "--tag", "curl-8_14_1",
 		"--debian", "curl", "-o", out, f)
 	require.Equal(t, exitOK, code, errOut)
