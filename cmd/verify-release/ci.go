@@ -95,7 +95,7 @@ what differs (class counts and the members that matter) and the run time.
 When FILE exists, its rows for the same release, artifact, mode and
 environment are replaced and the rest of FILE (other rows, prose) is kept,
 so the reports of a few recipes update their lines only. Written
-atomically. The corpus tests check that docs/results.md is current for
+atomically. The corpus tests (go test ./corpus) check that docs/results.md is current for
 the recipes they run (VERIFY_RELEASE_UPDATE_RESULTS=1 makes them update it).
 
 Examples:

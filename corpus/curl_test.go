@@ -1,4 +1,4 @@
-package main
+package corpus_test
 
 import (
 	"encoding/json"
@@ -25,8 +25,8 @@ import (
 func TestCorpusCurl8141DistFromDist(t *testing.T) {
 	testenv.RequireDocker(t)
 	out := t.TempDir()
-	recipe := filepath.Join("..", "..", "corpus", "debian", "curl", "8.14.1.toml")
-	code, stdout, stderr := run(t, nil, "run", recipe, "--out", out, "--quiet")
+	recipe := filepath.Join("debian", "curl", "8.14.1.toml")
+	code, stdout, stderr := run(t, "run", recipe, "--out", out, "--quiet")
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stdout, "result: REPRODUCED")
 

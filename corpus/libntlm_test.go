@@ -1,4 +1,4 @@
-package main
+package corpus_test
 
 import (
 	"encoding/json"
@@ -27,10 +27,10 @@ import (
 func TestCorpusLibntlm18DistFromSrc(t *testing.T) {
 	testenv.RequireDocker(t)
 	out := t.TempDir()
-	recipe := filepath.Join("..", "..", "recipes", "libntlm", "1.8.toml")
+	recipe := filepath.Join("..", "recipes", "libntlm", "1.8.toml")
 	// The Debian mirror is read for real: unreachable, the run is exit 2
 	// and this test fails (never skips).
-	code, stdout, stderr := run(t, nil, "run", recipe, "--env", "debian-bookworm", "--artifact", "dist", "--out", out, "--quiet")
+	code, stdout, stderr := run(t, "run", recipe, "--env", "debian-bookworm", "--artifact", "dist", "--out", out, "--quiet")
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stdout, "result: EQUIVALENT")
 
