@@ -44,6 +44,21 @@ var distFromDist = []struct {
 		"c784acd00315a9ad1a5ce71025f10ad2f7eb25358ad728010f98d415af3e2e45", nil},
 	{"patch", "2.7.6", "patch-2.7.6.tar.xz", "EQUIVALENT",
 		"b8a83333b46ca78369a55cb7daa9b070c9f1a42b6e07435ef8d4f8416adbbbc2", nil},
+	// gtk-doc's style.css from bookworm's Pygments; msgmerge's wrapping.
+	{"libidn2", "2.3.3", "libidn2-2.3.3.tar.gz", "MISMATCH",
+		"99529ac708909b536cddbba3fcacd0817b747b58ed2ae053054dff56fe1253df",
+		[]string{"doc/reference/html/style.css", "po/hr.po", "po/ru.po", "po/sr.po"}},
+	{"libtasn1", "4.19.0", "libtasn1-4.19.0.tar.gz", "MISMATCH",
+		"4d5a39b45fe89139758eba6ebe81def7f8ddc75dc8bec5752cc409842976c23e",
+		[]string{"doc/reference/html/style.css"}},
+	// ChangeLog is written from the git log by dist-hook.
+	{"libpipeline", "1.5.7", "libpipeline-1.5.7.tar.gz", "MISMATCH",
+		"e05a452a684c4bd6a0a655b8644cc2489ce9a99418be69df6655164c5b1d04db",
+		[]string{"ChangeLog"}},
+	// gss.h: configure without shishi drops the Kerberos V5 includes.
+	{"gss", "1.0.4", "gss-1.0.4.tar.gz", "MISMATCH",
+		"8a34c825902201796039a18bb43241ee00402bb28a042898164302f5fe3c322f",
+		[]string{"doc/reference/html/style.css", "lib/headers/gss.h", "po/es.po", "po/hr.po", "po/sr.po"}},
 }
 
 func TestCorpusDistFromDist(t *testing.T) {
