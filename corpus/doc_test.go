@@ -31,7 +31,7 @@ import (
 // Exit codes of verify-release (docs/cli.md).
 const (
 	exitOK   = 0
-	exitDiff = 1
+	exitDiffer = 1
 )
 
 // bin is the verify-release binary TestMain builds.
