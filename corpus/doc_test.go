@@ -30,7 +30,7 @@ import (
 
 // Exit codes of verify-release (docs/cli.md).
 const (
-	exitOK   = 0
+	exitOK     = 0
 	exitDiffer = 1
 )
 

@@ -77,4 +77,8 @@ func TestCorpusLibntlm18DistFromSrc(t *testing.T) {
 	}
 	assert.True(t, found, "no dist artifact in report.json")
 	checkResultsTable(t, out)
+
+	t.Run("audit", func(t *testing.T) {
+		auditXZPattern(t, filepath.Join(out, "libntlm", "1.8", "libntlm-1.8.tar.gz"))
+	})
 }

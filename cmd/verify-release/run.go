@@ -442,6 +442,12 @@ func printSummary(w io.Writer, rep *report.Report) {
 		if a.Error != "" {
 			fmt.Fprintf(w, "           error: %s\n", userMessage(a.Error))
 		}
+		if au := a.Audit; au != nil {
+			fmt.Fprintf(w, "           audit (members not in git): %s\n", au.Summary())
+			for _, m := range au.Review() {
+				fmt.Fprintf(w, "             %s %s\n", m.Group, m.Path)
+			}
+		}
 		if a.Diff != nil {
 			// The full diff came before the summary (and is in the diff
 			// file with --out): name a few members, not thousands.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"gitlab.com/verify-release/verify-release/pkg/audit"
 	"gitlab.com/verify-release/verify-release/pkg/tarball"
 	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
@@ -152,9 +153,13 @@ type Artifact struct {
 	// Verdict is REPRODUCED, EQUIVALENT or DIFFERENT with every accepted
 	// difference and its reason; absent when there was nothing to judge
 	// (no published copy, an error).
-	Verdict   *verdict.Verdict `json:"verdict,omitempty"`
-	Signature *Signature       `json:"signature,omitempty"`
-	Seconds   float64          `json:"seconds"`
+	Verdict *verdict.Verdict `json:"verdict,omitempty"`
+	// Audit is the generated-file audit of the published copy of a build
+	// artifact: its members that are not in git and where each came from
+	// (pkg/audit); absent when there was no published copy or git tree.
+	Audit     *audit.Report `json:"audit,omitempty"`
+	Signature *Signature    `json:"signature,omitempty"`
+	Seconds   float64       `json:"seconds"`
 }
 
 // Published is the published copy used for the diff and the signature.

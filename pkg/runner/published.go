@@ -2,9 +2,12 @@ package runner
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
+	"gitlab.com/verify-release/verify-release/pkg/audit"
 	"gitlab.com/verify-release/verify-release/pkg/digest"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
@@ -51,6 +54,7 @@ func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact
 	}
 	ra.Diff = d
 	x.judge(name, res, ra)
+	x.audit(ctx, name, a, pub, out, ra)
 	if x.o.diffOut != nil {
 		if err := res.WriteText(x.o.diffOut); err != nil {
 			x.warn("artifact %s: writing the diff: %v", name, err)
@@ -130,4 +134,54 @@ func diffMembers(res *tarball.DiffResult) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// audit runs the generated-file audit on the published copy pub of a
+// build artifact: against the git tree (the recipe's git-archive
+// artifact, re-created or published), the re-created tarball out and the
+// pinned inputs' checkouts. A member that differs from its input or is
+// unexplained makes the verdict DIFFERENT, whatever the diff accepted.
+func (x *run) audit(ctx context.Context, name string, a *recipe.Artifact, pub, out string, ra *report.Artifact) {
+	if a.Method != recipe.MethodBuild {
+		return
+	}
+	srcName := x.r.SrcArtifact()
+	src := x.starts[srcName]
+	if src == "" {
+		src = x.outputs[srcName]
+	}
+	if srcName == "" || src == "" {
+		return // no git tree to audit against (a build from dist)
+	}
+	var inputs []audit.Input
+	for _, in := range x.r.Inputs {
+		if d := filepath.Join(x.work, "input-"+in.Name); isDir(d) {
+			inputs = append(inputs, audit.Input{Name: in.Name, Dir: d})
+		}
+	}
+	rep, err := audit.Audit(ctx, pub, audit.Options{Src: src, Regenerated: out, Inputs: inputs})
+	if err != nil {
+		x.warn("artifact %s: generated-file audit: %v", name, err)
+		return
+	}
+	ra.Audit = rep
+	x.event(name, "audit", "members not in git: %s", rep.Summary())
+	review := rep.Review()
+	if len(review) == 0 {
+		return
+	}
+	var paths []string
+	for _, m := range review {
+		paths = append(paths, m.Path+" ("+string(m.Group)+")")
+	}
+	x.warn("artifact %s: the published copy has %d member(s) not in git that differ from their input or are unexplained: %s", name, len(review), strings.Join(paths, ", "))
+	ra.Status = report.Mismatch
+	if ra.Verdict != nil {
+		ra.Verdict.Status = verdict.Different
+	}
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
