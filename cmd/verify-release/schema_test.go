@@ -18,6 +18,7 @@ import (
 
 	"gitlab.com/verify-release/verify-release/pkg/attest"
 	"gitlab.com/verify-release/verify-release/pkg/ci"
+	"gitlab.com/verify-release/verify-release/pkg/audit"
 	"gitlab.com/verify-release/verify-release/pkg/compare"
 	"gitlab.com/verify-release/verify-release/pkg/fingerprint"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
@@ -71,6 +72,10 @@ func schemaDocs() []schemaDoc {
 		{kind: "recipes", id: "verify-release/recipes/v1", typ: reflect.TypeFor[struct {
 			withSchema
 			Recipes []recipe.Entry `json:"recipes"`
+		}]()},
+		{kind: "audit", id: "verify-release/audit/v1", typ: reflect.TypeFor[struct {
+			withSchema
+			*audit.Report
 		}]()},
 		{kind: "fingerprint", id: fingerprint.Schema, typ: reflect.TypeFor[struct {
 			withSchema
