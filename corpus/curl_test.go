@@ -24,6 +24,8 @@ import (
 // 12, item 6).
 func TestCorpusCurl8141DistFromDist(t *testing.T) {
 	testenv.RequireDocker(t)
+	t.Parallel() // beside the other builds of the package, two at a time
+	slot(t)
 	out := t.TempDir()
 	recipe := filepath.Join("debian", "curl", "8.14.1.toml")
 	code, stdout, stderr := run(t, "run", recipe, "--out", out, "--quiet")

@@ -80,12 +80,11 @@ var distFromDist = []struct {
 
 func TestCorpusDistFromDist(t *testing.T) {
 	testenv.RequireDocker(t)
-	slots := make(chan struct{}, 2) // at most two builds at a time
+	t.Parallel() // beside curl's and libntlm's builds, two at a time
 	for _, tc := range distFromDist {
 		t.Run(tc.name+"-"+tc.version, func(t *testing.T) {
 			t.Parallel()
-			slots <- struct{}{}
-			defer func() { <-slots }()
+			slot(t)
 			out := t.TempDir()
 			recipe := filepath.Join("debian", tc.name, tc.version+".toml")
 			// The Debian mirror is read for real (environment and orig

@@ -34,6 +34,16 @@ const (
 	exitDiffer = 1
 )
 
+// slots bounds the builds running at once across the package's tests
+// (two cores): each test or subtest that runs a build holds one.
+var slots = make(chan struct{}, 2)
+
+// slot takes a build slot until the test ends.
+func slot(t *testing.T) {
+	slots <- struct{}{}
+	t.Cleanup(func() { <-slots })
+}
+
 // bin is the verify-release binary TestMain builds.
 var bin string
 

@@ -26,6 +26,8 @@ import (
 // gives the published ce6569a4…fda1.
 func TestCorpusLibntlm18DistFromSrc(t *testing.T) {
 	testenv.RequireDocker(t)
+	t.Parallel() // beside the other builds of the package, two at a time
+	slot(t)
 	out := t.TempDir()
 	recipe := filepath.Join("..", "recipes", "libntlm", "1.8.toml")
 	// The Debian mirror is read for real: unreachable, the run is exit 2
