@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"gitlab.com/verify-release/verify-release/pkg/attest"
-	"gitlab.com/verify-release/verify-release/pkg/ci"
 	"gitlab.com/verify-release/verify-release/pkg/audit"
+	"gitlab.com/verify-release/verify-release/pkg/ci"
 	"gitlab.com/verify-release/verify-release/pkg/compare"
 	"gitlab.com/verify-release/verify-release/pkg/fingerprint"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
