@@ -340,9 +340,16 @@ func (r *Recipe) ArtifactNames() []string {
 
 // NeedsEnv reports whether some artifact is built in the recipe's
 // environment; a recipe of git-archive artifacts only needs no [env].
-func (r *Recipe) NeedsEnv() bool {
-	for _, a := range r.Artifacts {
-		if a != nil && a.Method != MethodGitArchive {
+func (r *Recipe) NeedsEnv() bool { return r.NeedsEnvFor(nil) }
+
+// NeedsEnvFor is NeedsEnv for the named artifacts only (all when names is
+// empty); an artifact with build needs its build's environment.
+func (r *Recipe) NeedsEnvFor(names []string) bool {
+	if len(names) == 0 {
+		names = r.ArtifactNames()
+	}
+	for _, n := range names {
+		if a := r.Artifacts[r.BuildOwner(n)]; a != nil && a.Method != MethodGitArchive {
 			return true
 		}
 	}

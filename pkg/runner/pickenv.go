@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -47,7 +46,7 @@ func PickEnv(ctx context.Context, r *recipe.Recipe, opts ...Option) (*recipe.Rec
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(names) == 1 || o.backend == BackendHost || !needsEnv(first, o.artifacts) {
+	if len(names) == 1 || o.backend == BackendHost || !first.NeedsEnvFor(o.artifacts) {
 		return first, nil, nil
 	}
 	var skipped []SkippedEnv
@@ -56,7 +55,7 @@ func PickEnv(ctx context.Context, r *recipe.Recipe, opts ...Option) (*recipe.Rec
 		if err != nil {
 			return nil, nil, err
 		}
-		if !needsEnv(c, o.artifacts) {
+		if !c.NeedsEnvFor(o.artifacts) {
 			return c, skipped, nil
 		}
 		reason := buildable(ctx, &run{o: o, r: c})
@@ -70,20 +69,6 @@ func PickEnv(ctx context.Context, r *recipe.Recipe, opts ...Option) (*recipe.Rec
 		fmt.Fprintf(&b, "; %s: %s", s.Name, s.Reason)
 	}
 	return nil, skipped, fmt.Errorf("%w for %s%s", ErrNoEnv, r.ID(), b.String())
-}
-
-// needsEnv reports whether one of the selected artifacts (all when none
-// is selected) of r is built in an environment.
-func needsEnv(r *recipe.Recipe, selected []string) bool {
-	if len(selected) == 0 {
-		return r.NeedsEnv()
-	}
-	for _, n := range selected {
-		if a := r.Artifacts[r.BuildOwner(n)]; a != nil && a.Method != recipe.MethodGitArchive {
-			return true
-		}
-	}
-	return false
 }
 
 // buildable returns why x's environment cannot be built here, or "".
@@ -104,18 +89,13 @@ func buildable(ctx context.Context, x *run) string {
 				return ""
 			}
 		}
-		mirror := x.o.mirror
-		if mirror == "" {
-			mirror = os.Getenv(debian.MirrorEnv(x.r.Env.Distro))
+		dist, err := debian.LookupDistribution(x.r.Env.Distro)
+		if err != nil {
+			return err.Error()
 		}
-		if mirror == "" {
-			dist, err := debian.LookupDistribution(x.r.Env.Distro)
-			if err != nil {
-				return err.Error()
-			}
-			mirror = dist.Mirror
-		}
-		u := strings.TrimSuffix(mirror, "/") + "/dists/" + x.r.Env.Suite + "/InRelease"
+		// The client resolves the mirror as the build will: --mirror, the
+		// distribution's environment variable, its default.
+		u := debian.NewClient(dist, debian.WithMirror(x.o.mirror)).URL("dists/" + x.r.Env.Suite + "/InRelease")
 		req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
 		if err != nil {
 			return err.Error()
