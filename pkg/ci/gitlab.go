@@ -377,7 +377,7 @@ func verifyJob(store *recipe.Store, r *recipe.Recipe, o *options) (*VerifyJob, e
 // readLock reads the lock beside the recipe (NAME/VERSION.lock, or
 // NAME/VERSION@ENV.lock); nil when absent.
 func readLock(store *recipe.Store, r *recipe.Recipe) (*envpin.Lock, error) {
-	rel := path.Join(r.Name, path.Base(envpin.EnvLockPath(r.Version+".toml", r)))
+	rel := path.Join(r.Name, envpin.LockName(r))
 	if _, err := fs.Stat(store.FS, rel); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {

@@ -59,6 +59,16 @@ func EnvLockPath(recipePath string, r *recipe.Recipe) string {
 	return strings.TrimSuffix(recipePath, filepath.Ext(recipePath)) + "@" + r.EnvName() + ".lock"
 }
 
+// LockName is the lock's name inside a recipe store's NAME/ directory:
+// VERSION.lock, or VERSION@ENV.lock for one of the recipe's [[envs]]
+// (EnvLockPath of NAME/VERSION.toml).
+func LockName(r *recipe.Recipe) string {
+	if !r.Named() {
+		return r.Version + ".lock"
+	}
+	return r.Version + "@" + r.EnvName() + ".lock"
+}
+
 // NewLock builds a lock from a pinned image and a probed environment.
 func NewLock(img LockedImage, env *Environment) *Lock {
 	l := &Lock{Version: LockVersion, Image: img}

@@ -27,7 +27,7 @@ func (x *run) lock() (*envpin.Lock, error) {
 		if x.o.store == nil {
 			return nil, nil
 		}
-		rel := path.Join(x.r.Name, path.Base(envpin.EnvLockPath(x.r.Version+".toml", x.r)))
+		rel := path.Join(x.r.Name, envpin.LockName(x.r))
 		data, err := fs.ReadFile(x.o.store.FS, rel)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
