@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -119,13 +120,10 @@ func (r *Report) Summary() string {
 // counterpart (to show its changed lines).
 const maxContent = 4 << 20
 
-type entry struct {
-	sha     string
-	content []byte // only for members read with content
-	dir     bool
-}
-
-// Audit audits the dist tarball at dist.
+// Audit audits the dist tarball at dist. The git tree and the re-created
+// tarball are read once into their member digests; dist is streamed, and
+// only the member being classified is held, when an input has a file at
+// its path.
 func Audit(ctx context.Context, dist string, o Options) (*Report, error) {
 	if o.Src == "" {
 		return nil, fmt.Errorf("%w: the git tree (a -src tarball) is required", ErrAudit)
@@ -133,68 +131,66 @@ func Audit(ctx context.Context, dist string, o Options) (*Report, error) {
 	if o.MaxDiffLines <= 0 {
 		o.MaxDiffLines = 40
 	}
-	src, err := members(ctx, o.Src, nil)
+	src, err := digests(ctx, o.Src)
 	if err != nil {
 		return nil, err
 	}
-	var regen map[string]entry
+	var regen map[string]string
 	if o.Regenerated != "" {
-		if regen, err = members(ctx, o.Regenerated, nil); err != nil {
+		if regen, err = digests(ctx, o.Regenerated); err != nil {
 			return nil, err
 		}
 	}
-	// The dist's members, with the content of those an input may explain.
-	d, err := members(ctx, dist, func(rel string) bool {
-		_, ok := src[rel]
-		return !ok && inputFile(o.Inputs, rel) != ""
+	rep := &Report{Counts: map[Group]int{}, Members: []Member{}}
+	// in is the input file at the current member's path, found when its
+	// content is routed (only such members' content is kept).
+	var in inputMatch
+	keep := func(rel string) bool {
+		in = inputMatch{}
+		if _, ok := src[rel]; !ok {
+			in = inputFile(o.Inputs, rel)
+		}
+		return in.path != ""
+	}
+	err = walk(ctx, dist, keep, func(rel string, m *tarball.Member, content []byte) error {
+		if _, ok := src[rel]; ok {
+			rep.InGit++
+			return nil
+		}
+		if m.Typeflag == tar.TypeDir {
+			return nil
+		}
+		mem := Member{Path: rel}
+		sha, inRegen := regen[rel]
+		switch {
+		case inRegen && sha == m.SHA256:
+			mem.Group = Regenerated
+		case in.path != "":
+			mem.Input = in.name
+			want, err := os.ReadFile(in.path)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrAudit, err)
+			}
+			if bytes.Equal(want, content) {
+				mem.Group = FromInput
+				break
+			}
+			mem.Group = DiffersFromInput
+			if s, w := serial(content), serial(want); s != w {
+				mem.Serial, mem.InputSerial = s, w
+			}
+			mem.Lines = changed(want, content, o.MaxDiffLines)
+		case inRegen:
+			mem.Group = RegeneratedDiffers
+		default:
+			mem.Group = Unexplained
+		}
+		rep.Members = append(rep.Members, mem)
+		rep.Counts[mem.Group]++
+		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	rep := &Report{Counts: map[Group]int{}, Members: []Member{}}
-	for rel, e := range d {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if _, ok := src[rel]; ok {
-			rep.InGit++
-			continue
-		}
-		if e.dir {
-			continue
-		}
-		m := Member{Path: rel}
-		r, inRegen := regen[rel]
-		switch {
-		case inRegen && r.sha == e.sha:
-			m.Group = Regenerated
-		default:
-			if in := inputFile(o.Inputs, rel); in != "" {
-				m.Input = inputName(o.Inputs, in)
-				want, err := os.ReadFile(in)
-				if err != nil {
-					return nil, fmt.Errorf("%w: %v", ErrAudit, err)
-				}
-				if bytes.Equal(want, e.content) {
-					m.Group = FromInput
-					break
-				}
-				m.Group = DiffersFromInput
-				m.Serial, m.InputSerial = serial(e.content), serial(want)
-				if m.Serial == m.InputSerial {
-					m.Serial, m.InputSerial = "", ""
-				}
-				m.Lines = changed(want, e.content, o.MaxDiffLines)
-				break
-			}
-			if inRegen {
-				m.Group = RegeneratedDiffers
-			} else {
-				m.Group = Unexplained
-			}
-		}
-		rep.Members = append(rep.Members, m)
-		rep.Counts[m.Group]++
 	}
 	rank := map[Group]int{}
 	for i, g := range Groups {
@@ -210,45 +206,57 @@ func Audit(ctx context.Context, dist string, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// members reads a tarball's members by path relative to its top
-// directory; keep says which to read the content of.
-func members(ctx context.Context, file string, keep func(rel string) bool) (map[string]entry, error) {
+// digests maps a tarball's member paths (relative to its top directory)
+// to their content sha256.
+func digests(ctx context.Context, file string) (map[string]string, error) {
+	out := map[string]string{}
+	err := walk(ctx, file, nil, func(rel string, m *tarball.Member, _ []byte) error {
+		out[rel] = m.SHA256
+		return nil
+	})
+	return out, err
+}
+
+// walk calls fn for every member of a tarball below its top directory,
+// with the content of those keep selects (up to maxContent bytes).
+func walk(ctx context.Context, file string, keep func(rel string) bool, fn func(rel string, m *tarball.Member, content []byte) error) error {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAudit, err)
+		return fmt.Errorf("%w: %v", ErrAudit, err)
 	}
 	defer f.Close()
 	var buf *bytes.Buffer
 	tr, err := tarball.Open(ctx, f, tarball.WithName(file), tarball.WithContent(func(m *tarball.Member) io.Writer {
 		buf = nil
-		if keep != nil && m.Size <= maxContent && keep(rel(m.Name)) {
+		if keep != nil && keep(rel(m.Name)) && m.Size <= maxContent {
 			buf = &bytes.Buffer{}
 			return buf
 		}
 		return nil
 	}))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer tr.Close()
-	out := map[string]entry{}
 	for {
 		m, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r := rel(m.Name)
 		if r == "" {
 			continue
 		}
-		e := entry{sha: m.SHA256, dir: m.Typeflag == '5'}
+		var content []byte
 		if buf != nil {
-			e.content = buf.Bytes()
+			content = buf.Bytes()
 		}
-		out[r] = e
+		if err := fn(r, m, content); err != nil {
+			return err
+		}
 	}
 }
 
@@ -261,24 +269,18 @@ func rel(name string) string {
 	return ""
 }
 
+// inputMatch is the file at a member's path in one of the inputs.
+type inputMatch struct{ name, path string }
+
 // inputFile returns the file at rel in the first input that has one.
-func inputFile(inputs []Input, rel string) string {
+func inputFile(inputs []Input, rel string) inputMatch {
 	for _, in := range inputs {
 		p := filepath.Join(in.Dir, filepath.FromSlash(rel))
 		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
-			return p
+			return inputMatch{in.Name, p}
 		}
 	}
-	return ""
-}
-
-func inputName(inputs []Input, file string) string {
-	for _, in := range inputs {
-		if strings.HasPrefix(file, filepath.Clean(in.Dir)+string(filepath.Separator)) {
-			return in.Name
-		}
-	}
-	return ""
+	return inputMatch{}
 }
 
 var serialRE = regexp.MustCompile(`(?m)^#\s*serial\s+(\S+)`)
