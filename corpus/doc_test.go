@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +23,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/ci"
 )
 
@@ -109,16 +107,11 @@ func checkResultsTable(t *testing.T, out string) {
 	require.NotEmpty(t, rows, "no re-created artifact under %s", out)
 	resultsMu.Lock()
 	defer resultsMu.Unlock()
-	doc, err := os.ReadFile(resultsDoc)
 	if os.Getenv("VERIFY_RELEASE_UPDATE_RESULTS") == "1" {
-		if os.IsNotExist(err) {
-			doc, err = []byte("# Results of the real recipes\n\n"), nil
-		}
-		require.NoError(t, err)
-		doc = ci.UpdateTable(doc, rows)
-		require.NoError(t, atomicfile.Write(resultsDoc, func(w io.Writer) error { _, err := w.Write(doc); return err }))
+		require.NoError(t, ci.UpdateTableFile(resultsDoc, rows))
 		return
 	}
+	doc, err := os.ReadFile(resultsDoc)
 	require.NoError(t, err, "docs/results.md is missing: run the corpus tests with VERIFY_RELEASE_UPDATE_RESULTS=1")
 	lines := strings.Split(string(doc), "\n")
 	for _, r := range rows {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -336,15 +335,7 @@ func ciTable(ctx context.Context, c *cli, o *ciOptions, pos []string) error {
 	if len(rows) == 0 {
 		return fmt.Errorf("%s: no report.json with a re-created artifact", pos[0])
 	}
-	doc, err := os.ReadFile(o.out)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		doc = []byte("# Results of the real recipes\n\n")
-	case err != nil:
-		return err
-	}
-	doc = ci.UpdateTable(doc, rows)
-	if err := atomicfile.Write(o.out, func(w io.Writer) error { _, err := w.Write(doc); return err }); err != nil {
+	if err := ci.UpdateTableFile(o.out, rows); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.Stdout, "wrote %s: %d row(s) from %d report(s)\n", o.out, len(rows), len(res.Entries))

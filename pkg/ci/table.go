@@ -2,11 +2,14 @@ package ci
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
+	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/verdict"
@@ -225,6 +228,24 @@ func UpdateTable(doc []byte, rows []TableRow) []byte {
 		b.WriteString(l)
 	}
 	return b.Bytes()
+}
+
+// NewTableDoc is the start of a results table file that does not exist
+// yet.
+const NewTableDoc = "# Results of the real recipes\n\n"
+
+// UpdateTableFile applies UpdateTable to the file at path (NewTableDoc
+// when it does not exist) and writes it atomically.
+func UpdateTableFile(path string, rows []TableRow) error {
+	doc, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		doc = []byte(NewTableDoc)
+	case err != nil:
+		return fmt.Errorf("ci: %w", err)
+	}
+	doc = UpdateTable(doc, rows)
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(doc); return err })
 }
 
 // keyOf is the key part (the first four cells) of a table line. Cells
