@@ -2,7 +2,6 @@ package corpus_test
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -25,15 +24,9 @@ import (
 func TestCorpusCurl8141DistFromDist(t *testing.T) {
 	testenv.RequireDocker(t)
 	t.Parallel() // beside the other builds of the package, two at a time
-	slot(t)
-	out := t.TempDir()
-	recipe := filepath.Join("debian", "curl", "8.14.1.toml")
-	code, stdout, stderr := run(t, "run", recipe, "--out", out, "--quiet")
-	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	out, stdout, data := runRecipe(t, filepath.Join("debian", "curl", "8.14.1.toml"), "curl", "8.14.1", exitOK)
 	assert.Contains(t, stdout, "result: REPRODUCED")
 
-	data, err := os.ReadFile(filepath.Join(out, "curl", "8.14.1", "report.json"))
-	require.NoError(t, err)
 	var rep struct {
 		Result    string
 		Artifacts []struct {

@@ -89,6 +89,21 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return -1, "", ""
 }
 
+// runRecipe runs 'verify-release run RECIPE ARGS... --out OUT --quiet'
+// in a build slot, requires exit code want and returns OUT, the run's
+// stdout and OUT/NAME/VERSION/report.json. The Debian mirror is read for
+// real: unreachable, the run is exit 2 and the test fails (never skips).
+func runRecipe(t *testing.T, recipe, name, version string, want int, args ...string) (out, stdout string, report []byte) {
+	t.Helper()
+	slot(t)
+	out = t.TempDir()
+	code, stdout, stderr := run(t, append(append([]string{"run", recipe}, args...), "--out", out, "--quiet")...)
+	require.Equal(t, want, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	report, err := os.ReadFile(filepath.Join(out, name, version, "report.json"))
+	require.NoError(t, err)
+	return out, stdout, report
+}
+
 // resultsDoc is the committed results table of the real recipes.
 var resultsDoc = filepath.Join("..", "docs", "results.md")
 
