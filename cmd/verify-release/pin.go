@@ -109,10 +109,18 @@ func runPin(ctx context.Context, c *cli, args []string) error {
 			targets = append(targets, target{r, st})
 		}
 	}
-	if targets, err = expandEnvs(targets, *envName, func(t target) *recipe.Recipe { return t.r },
-		func(t target, r *recipe.Recipe) target { return target{r, t.store} }); err != nil {
-		return usagef("pin", "%v", err)
+	// One target per environment of each recipe (or the one --env names).
+	var perEnv []target
+	for _, t := range targets {
+		rs, err := t.r.ForEnvs(*envName)
+		if err != nil {
+			return usagef("pin", "%v", err)
+		}
+		for _, r := range rs {
+			perEnv = append(perEnv, target{r, t.store})
+		}
 	}
+	targets = perEnv
 	var d *engine.Docker
 	defer func() {
 		if d != nil {
@@ -217,28 +225,6 @@ func envLabel(p string, r *recipe.Recipe) string {
 		return p
 	}
 	return p + " (environment " + r.EnvName() + ")"
-}
-
-// expandEnvs replaces each target by one per environment of its recipe:
-// only env when it is given (an error when a recipe lacks it), else every
-// environment of a recipe with [[envs]].
-func expandEnvs[T any](ts []T, env string, get func(T) *recipe.Recipe, with func(T, *recipe.Recipe) T) ([]T, error) {
-	var out []T
-	for _, t := range ts {
-		r := get(t)
-		names := r.EnvNames()
-		if env != "" {
-			names = []string{env}
-		}
-		for _, n := range names {
-			re, err := r.ForEnv(n)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, with(t, re))
-		}
-	}
-	return out, nil
 }
 
 func toolsWithDistro(l *envpin.Lock) map[string]string {

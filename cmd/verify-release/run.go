@@ -499,11 +499,12 @@ func runAllEnvs(ctx context.Context, c *cli, o *runOptions, r *recipe.Recipe, op
 		err error
 	}
 	var results []result
-	for _, n := range r.EnvNames() {
-		re, err := r.ForEnv(n)
-		if err != nil {
-			return err
-		}
+	envs, err := r.ForEnvs("")
+	if err != nil {
+		return err
+	}
+	for _, re := range envs {
+		n := re.EnvName()
 		eo := append([]runner.Option(nil), opts...)
 		if o.out != "" {
 			eo = append(eo, runner.WithOutDir(filepath.Join(o.out, n)))

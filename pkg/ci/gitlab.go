@@ -218,11 +218,12 @@ func plan(store *recipe.Store, opts []Option) (*options, []*VerifyJob, error) {
 		for _, e := range r.Envs {
 			hasImage = hasImage || e.Distro == ""
 		}
-		for _, env := range r.EnvNames() {
-			re, err := r.ForEnv(env)
-			if err != nil {
-				return nil, nil, err
-			}
+		envs, err := r.ForEnvs("")
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, re := range envs {
+			env := re.EnvName()
 			if re.Named() && re.FromArchive() && re.NeedsEnv() && hasImage {
 				o.skipped = append(o.skipped, fmt.Sprintf("%s@%s: environment built from the %s archive, left to local runs ('verify-release run %s --env %s' where Docker is available)", r.ID(), env, re.Env.Distro, r.Path, env))
 				continue

@@ -81,6 +81,24 @@ func (r *Recipe) ForEnv(name string) (*Recipe, error) {
 	return &c, nil
 }
 
+// ForEnvs returns the recipe for each of its environments in recipe order
+// (ForEnv of each), or for the one named when name is not empty.
+func (r *Recipe) ForEnvs(name string) ([]*Recipe, error) {
+	names := r.EnvNames()
+	if name != "" {
+		names = []string{name}
+	}
+	out := make([]*Recipe, 0, len(names))
+	for _, n := range names {
+		c, err := r.ForEnv(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // AsWritten returns the recipe as its file gives it: for a recipe with
 // [[envs]], without the selected environment copied into Env (a file has
 // [env] or [[envs]], not both).
