@@ -164,8 +164,11 @@ type Row struct {
 	// Diff, Report, Log and Checksums (SHA256SUMS) are links relative to
 	// the page ("" if none); Attestations the in-toto statements and
 	// their signatures.
-	Diff         string   `json:"diff,omitempty"`
-	Report       string   `json:"report,omitempty"`
+	Diff   string `json:"diff,omitempty"`
+	Report string `json:"report,omitempty"`
+	// Page is the artifact's section of the release's HTML report
+	// (report.html#artifact-NAME), when the run wrote one.
+	Page         string   `json:"page,omitempty"`
 	Log          string   `json:"log,omitempty"`
 	Checksums    string   `json:"checksums,omitempty"`
 	Attestations []string `json:"attestations"`
@@ -199,7 +202,10 @@ func (r *Results) Rows() []Row {
 	for _, e := range r.Entries {
 		rep := e.Report
 		base := pageDir(rep.Recipe.Name, rep.Recipe.Version, e.Env())
-		reportLink := base + "/" + ReportFile
+		reportLink, page := base+"/"+ReportFile, ""
+		if fileExists(filepath.Join(e.Dir, report.HTMLFile)) {
+			page = base + "/" + report.HTMLFile
+		}
 		logLink, sums := "", ""
 		if fileExists(filepath.Join(e.Dir, "build.log")) {
 			logLink = base + "/build.log"
@@ -224,6 +230,9 @@ func (r *Results) Rows() []Row {
 			if v := a.Verdict; v != nil && v.Status != verdict.Reproduced && a.Error == "" {
 				row.Detail = v.Summary()
 				row.Verdict = v.Lines()
+			}
+			if page != "" {
+				row.Page = page + "#artifact-" + a.Name
 			}
 			if a.Diff != nil && a.Diff.File != "" && safeName(a.Diff.File) && fileExists(filepath.Join(e.Dir, a.Diff.File)) {
 				row.Diff = base + "/" + a.Diff.File
@@ -489,7 +498,7 @@ type link struct{ text, href string }
 // rowLinks are a row's links, in page order.
 func rowLinks(row Row) []link {
 	var ls []link
-	for _, l := range []link{{"report.json", row.Report}, {"diff", row.Diff}, {"build.log", row.Log}, {"SHA256SUMS", row.Checksums}} {
+	for _, l := range []link{{"report", row.Page}, {"report.json", row.Report}, {"diff", row.Diff}, {"build.log", row.Log}, {"SHA256SUMS", row.Checksums}} {
 		if l.href != "" {
 			ls = append(ls, l)
 		}
@@ -514,11 +523,16 @@ func mdLink(text, href string) string {
 	return "[" + mdEscape(text) + "](" + linkPath(href) + ")"
 }
 
-// linkPath escapes each path segment for use in a URL.
+// linkPath escapes each path segment, and the fragment after a "#", for
+// use in a URL.
 func linkPath(p string) string {
+	p, frag, hasFrag := strings.Cut(p, "#")
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
 		segs[i] = pathEscape(s)
+	}
+	if hasFrag {
+		return strings.Join(segs, "/") + "#" + pathEscape(frag)
 	}
 	return strings.Join(segs, "/")
 }

@@ -55,6 +55,7 @@ func writeResults(t *testing.T) string {
 	})
 	put("alpha/1.0/alpha-1.0.tar.gz.diff", "--- a\n+++ b\n")
 	put("alpha/1.0/build.log", "==> dist: step 1/1: make dist\n")
+	put("alpha/1.0/report.html", "<!DOCTYPE html>\n")
 	put("alpha/1.0/alpha-1.0.tar.gz", "rebuilt tarball")
 	return root
 }
@@ -76,9 +77,10 @@ func TestCollectAndPages(t *testing.T) {
 	assert.Equal(t, "MISMATCH", rows[0].Result)
 	assert.Equal(t, "alpha/1.0/alpha-1.0.tar.gz.diff", rows[0].Diff)
 	assert.Equal(t, "alpha/1.0/build.log", rows[0].Log)
+	assert.Equal(t, "alpha/1.0/report.html#artifact-dist", rows[0].Page, "each row links to its artifact's section of the release page")
 	assert.Equal(t, Row{Project: "beta", Version: "3.0", Result: Missing, Detail: "no report.json: the job failed before writing one (see its log)", Attestations: []string{}}, rows[1])
 	assert.Equal(t, Row{Project: "alpha", Version: "1.0", Artifact: "src alpha-1.0-src.tar.gz", Result: "REPRODUCED",
-		Report: "alpha/1.0/report.json", Log: "alpha/1.0/build.log", Attestations: []string{}}, rows[2])
+		Report: "alpha/1.0/report.json", Page: "alpha/1.0/report.html#artifact-src", Log: "alpha/1.0/build.log", Attestations: []string{}}, rows[2])
 	assert.Equal(t, Row{Project: "zeta", Version: "2.0", Artifact: "src zeta-2.0-src.tar.gz", Result: "REPRODUCED",
 		Report: "zeta/2.0/report.json", Checksums: "zeta/2.0/SHA256SUMS", Attestations: []string{"zeta/2.0/verification_summary.intoto.json"}}, rows[3])
 	v, why := res.Verdict()
@@ -92,7 +94,7 @@ func TestCollectAndPages(t *testing.T) {
 	assert.Equal(t, "**✘ NOT VERIFIED**: 2 of 3 recipe(s) did not reproduce or have no report", lines[2])
 	assert.Equal(t, "generated 2026-12-02 16:00 UTC by verify-release 1.2.3 for commit abc123", lines[4])
 	assert.Equal(t, "| result | project | version | artifact | details | links |", lines[8])
-	assert.Equal(t, `| **✘ MISMATCH** | alpha | 1.0 | dist alpha &lt;1.0&gt; &amp; "x".tar.gz | tar streams differ: 1 content \| &lt;b&gt; | [report.json](alpha/1.0/report.json) [diff](alpha/1.0/alpha-1.0.tar.gz.diff) [build.log](alpha/1.0/build.log) |`, lines[10])
+	assert.Equal(t, `| **✘ MISMATCH** | alpha | 1.0 | dist alpha &lt;1.0&gt; &amp; "x".tar.gz | tar streams differ: 1 content \| &lt;b&gt; | [report](alpha/1.0/report.html#artifact-dist) [report.json](alpha/1.0/report.json) [diff](alpha/1.0/alpha-1.0.tar.gz.diff) [build.log](alpha/1.0/build.log) |`, lines[10])
 	// Every table row has the same number of unescaped cell separators.
 	for _, l := range lines[8:14] {
 		assert.Equal(t, 7, strings.Count(l, "|")-strings.Count(l, `\|`), l)
@@ -103,7 +105,7 @@ func TestCollectAndPages(t *testing.T) {
 	h := page.String()
 	assert.Contains(t, h, `<p class="banner fail" id="verdict"><strong>✘ NOT VERIFIED</strong>: 2 of 3 recipe(s) did not reproduce or have no report</p>`)
 	assert.Contains(t, h, `<p class="meta">generated 2026-12-02 16:00 UTC by verify-release 1.2.3 for commit <a href="https://example.org/c/abc123"><code>abc123</code></a></p>`)
-	assert.Contains(t, h, `<tr><td class="result"><span class="badge MISMATCH">✘ MISMATCH</span></td><td data-label="project">alpha</td><td data-label="version">1.0</td><td data-label="artifact">dist alpha &lt;1.0&gt; &amp; &#34;x&#34;.tar.gz</td><td data-label="details">tar streams differ: 1 content | &lt;b&gt;</td><td class="links" data-label="links"><a href="alpha/1.0/report.json">report.json</a> <a href="alpha/1.0/alpha-1.0.tar.gz.diff">diff</a> <a href="alpha/1.0/build.log">build.log</a></td></tr>`)
+	assert.Contains(t, h, `<tr><td class="result"><span class="badge MISMATCH">✘ MISMATCH</span></td><td data-label="project">alpha</td><td data-label="version">1.0</td><td data-label="artifact">dist alpha &lt;1.0&gt; &amp; &#34;x&#34;.tar.gz</td><td data-label="details">tar streams differ: 1 content | &lt;b&gt;</td><td class="links" data-label="links"><a href="alpha/1.0/report.html#artifact-dist">report</a> <a href="alpha/1.0/report.json">report.json</a> <a href="alpha/1.0/alpha-1.0.tar.gz.diff">diff</a> <a href="alpha/1.0/build.log">build.log</a></td></tr>`)
 	assert.Contains(t, h, `<span class="badge MISSING">∅ MISSING</span>`)
 	assert.Contains(t, h, `<a href="zeta/2.0/verification_summary.intoto.json">verification_summary.intoto.json</a>`)
 	assert.Less(t, strings.Index(h, "MISMATCH</span>"), strings.Index(h, "REPRODUCED</span>"), "failures first")
@@ -136,7 +138,7 @@ func TestPublishCopiesAndSigns(t *testing.T) {
 	}))
 	// The re-created tarballs are not copied; the old signature is replaced.
 	assert.Equal(t, []string{
-		"alpha/1.0/alpha-1.0.tar.gz.diff", "alpha/1.0/build.log", "alpha/1.0/report.json",
+		"alpha/1.0/alpha-1.0.tar.gz.diff", "alpha/1.0/build.log", "alpha/1.0/report.html", "alpha/1.0/report.json",
 		"index.html", "index.json", "index.md", "junit.xml",
 		"zeta/2.0/SHA256SUMS", "zeta/2.0/SHA256SUMS.asc", "zeta/2.0/report.json",
 		"zeta/2.0/verification_summary.intoto.json", "zeta/2.0/verification_summary.intoto.json.asc",

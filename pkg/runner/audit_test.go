@@ -63,7 +63,8 @@ reason = "a reason that should not be enough"
 `
 	r, err := recipe.Parse(filepath.Join(dir, "1.0.toml"), []byte(data), recipe.WithLocalGit())
 	require.NoError(t, err)
-	rep, err := runner.Run(context.Background(), r, runner.WithEngine(engine.NewHost(), runner.BackendHost), runner.WithCacheDir(t.TempDir()))
+	out := t.TempDir()
+	rep, err := runner.Run(context.Background(), r, runner.WithEngine(engine.NewHost(), runner.BackendHost), runner.WithCacheDir(t.TempDir()), runner.WithOutDir(out))
 	require.NoError(t, err)
 	var dist *report.Artifact
 	for i := range rep.Artifacts {
@@ -78,4 +79,12 @@ reason = "a reason that should not be enough"
 	assert.Equal(t, 1, dist.Audit.Counts[audit.Regenerated], "configure is regenerated")
 	assert.Equal(t, report.Mismatch, dist.Status)
 	assert.Equal(t, report.Mismatch, rep.Result)
+
+	// The release's page (report.html) leads with the verdict and shows the
+	// member that needs review in the audit.
+	page, err := os.ReadFile(filepath.Join(out, "p", "1.0", report.HTMLFile))
+	require.NoError(t, err)
+	assert.Regexp(t, `id="verdict"[^>]*><strong><span class="badge MISMATCH">MISMATCH</span>`, string(page))
+	assert.Regexp(t, `needs review:</span> unexplained \(1\)</summary><ul><li><code>m4/evil.m4</code>`, string(page))
+	assert.FileExists(t, filepath.Join(out, "p", "1.0", "p-1.0.tar.gz.diff"))
 }

@@ -49,7 +49,7 @@ sha256sum demo-1.0.tar.gz | cut -c1-64`)
 	// The results directory holds the artifacts, the report, the log and
 	// the attestations, with SHA256SUMS that sha256sum accepts.
 	dir := filepath.Join(out, "demo", "1.0")
-	for _, f := range []string{"demo-1.0.tar.gz", "demo-1.0-src.tar.gz", "report.json", "build.log", "verification_summary.intoto.json", "provenance.intoto.json", "SHA256SUMS"} {
+	for _, f := range []string{"demo-1.0.tar.gz", "demo-1.0-src.tar.gz", "report.json", "report.html", "build.log", "verification_summary.intoto.json", "provenance.intoto.json", "SHA256SUMS"} {
 		assert.FileExists(t, filepath.Join(dir, f))
 	}
 	sh(t, dir, "sha256sum --check --quiet SHA256SUMS")

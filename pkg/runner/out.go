@@ -32,7 +32,11 @@ func (x *run) writeOut(ctx context.Context) error {
 	if err := x.rep.Write(&buf); err != nil {
 		return err
 	}
-	docs := []attest.Document{{Name: ReportFile, Data: buf.Bytes()}}
+	var page bytes.Buffer
+	if err := report.WriteHTML(&page, x.rep, x.diffs); err != nil {
+		return err
+	}
+	docs := []attest.Document{{Name: ReportFile, Data: buf.Bytes()}, {Name: report.HTMLFile, Data: page.Bytes()}}
 	st, err := attest.StatementDocuments(summary, provenance)
 	if err != nil {
 		return err

@@ -53,6 +53,7 @@ func (x *run) diffPublished(ctx context.Context, name string, a *recipe.Artifact
 		d.Hints = append(d.Hints, s)
 	}
 	ra.Diff = d
+	x.diffs[name] = res
 	x.judge(name, res, ra)
 	x.audit(ctx, name, a, pub, out, ra)
 	if x.o.diffOut != nil {

@@ -20,6 +20,7 @@ import (
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/rootfs"
 	"gitlab.com/verify-release/verify-release/pkg/source"
+	"gitlab.com/verify-release/verify-release/pkg/tarball"
 	"gitlab.com/verify-release/verify-release/pkg/verdict"
 )
 
@@ -150,6 +151,9 @@ type run struct {
 	// starts are the checked tarballs from = "src"|"dist" builds start
 	// from, by artifact name.
 	starts map[string]string
+	// diffs are the per-member diffs against the published copies, by
+	// artifact name, for the report page.
+	diffs map[string]*tarball.DiffResult
 }
 
 func (x *run) event(artifact, step, format string, args ...any) {
@@ -176,6 +180,7 @@ func (x *run) do(ctx context.Context) error {
 	}
 	work := x.work
 	x.outputs = map[string]string{}
+	x.diffs = map[string]*tarball.DiffResult{}
 	x.starts = map[string]string{}
 	if x.o.outDir != "" {
 		x.stage = filepath.Join(work, "results")

@@ -97,8 +97,9 @@ func fileLine(f FileInfo) string {
 	return fmt.Sprintf("%s (%d bytes, %s, sha256 %s)", f.Name, f.Size, f.Compression.Format, f.SHA256)
 }
 
-// describe renders a finding as one line without its kind.
-func (f Finding) describe() string {
+// Describe renders a finding as one line without its kind, as the text
+// report prints it.
+func (f Finding) Describe() string {
 	var b strings.Builder
 	if f.Side != "" {
 		fmt.Fprintf(&b, "[%s] ", f.Side)
@@ -140,9 +141,9 @@ func (d *DiffResult) WriteText(w io.Writer) error {
 	for _, fs := range [][]Finding{d.Findings, d.Warnings} {
 		for _, f := range fs {
 			if f.Class != "" {
-				fmt.Fprintf(b, "%-12s %-14s %s\n", f.Kind, f.Class, f.describe())
+				fmt.Fprintf(b, "%-12s %-14s %s\n", f.Kind, f.Class, f.Describe())
 			} else {
-				fmt.Fprintf(b, "%-12s %s\n", f.Kind, f.describe())
+				fmt.Fprintf(b, "%-12s %s\n", f.Kind, f.Describe())
 			}
 			if f.Diff != "" {
 				for _, l := range strings.SplitAfter(strings.TrimSuffix(f.Diff, "\n"), "\n") {
