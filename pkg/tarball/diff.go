@@ -299,7 +299,7 @@ func (ls *lockstep) run() error {
 		switch {
 		case ha == nil && hb == nil:
 			return nil
-		case ha != nil && hb != nil && ha.Name == hb.Name && mt.counts[ha.Name][0] == mt.counts[ha.Name][1]:
+		case ha != nil && hb != nil && ha.Name == hb.Name && mt.inStep(ha.Name):
 			if err := ls.compareContent(ha, hb); err != nil {
 				return err
 			}
@@ -678,8 +678,8 @@ type memberKey struct {
 
 // occurrence is the Finding.Occurrence of key, given how many members of
 // each input have each name.
-func occurrence(k memberKey, counts map[string][2]int32) int {
-	if c := counts[k.name]; c[0] > 1 || c[1] > 1 {
+func occurrence(k memberKey, names *nameTable) int {
+	if c := names.counts(k.name); c[0] > 1 || c[1] > 1 {
 		return k.occ + 1
 	}
 	return 0
@@ -693,8 +693,9 @@ type wantedDiff struct {
 
 // matchedPair is a member present in both inputs.
 type matchedPair struct {
-	a, b int // member indexes
-	k    memberKey
+	a, b int32 // member indexes
+	name int32 // entry in the matcher's nameTable
+	occ  int32
 }
 
 // matcher compares the members of A and B as they are read. A member is
@@ -702,7 +703,7 @@ type matchedPair struct {
 // input; Occurrence is set once both inputs are read.
 type matcher struct {
 	o            diffOptions
-	counts       map[string][2]int32 // members with each name in A, B
+	counts       *nameTable // members with each name in A, B
 	pendA, pendB map[memberKey]*Member
 	pairs        []matchedPair
 	fs           []Finding
@@ -713,7 +714,7 @@ type matcher struct {
 }
 
 func newMatcher(o diffOptions) *matcher {
-	return &matcher{o: o, counts: map[string][2]int32{},
+	return &matcher{o: o, counts: newNameTable(),
 		pendA: map[memberKey]*Member{}, pendB: map[memberKey]*Member{}, wanted: map[memberKey]wantedDiff{},
 		kept: map[memberKey][2][]byte{}}
 }
@@ -721,7 +722,7 @@ func newMatcher(o diffOptions) *matcher {
 // pending reports whether the next member named name from input side (0
 // for A, 1 for B) has its counterpart from the other input waiting.
 func (mt *matcher) pending(name string, side int) bool {
-	k := memberKey{name, int(mt.counts[name][side])}
+	k := memberKey{name, int(mt.counts.counts(name)[side])}
 	if side == 0 {
 		_, ok := mt.pendB[k]
 		return ok
@@ -733,7 +734,14 @@ func (mt *matcher) pending(name string, side int) bool {
 // keep records the contents of the next pair of members named name, read
 // in step, for its unified diff.
 func (mt *matcher) keep(name string, a, b []byte) {
-	mt.kept[memberKey{name, int(mt.counts[name][0])}] = [2][]byte{a, b}
+	mt.kept[memberKey{name, int(mt.counts.counts(name)[0])}] = [2][]byte{a, b}
+}
+
+// inStep reports whether the next members named name from A and B are
+// counterparts (each input has had as many of that name so far).
+func (mt *matcher) inStep(name string) bool {
+	c := mt.counts.counts(name)
+	return c[0] == c[1]
 }
 
 func (mt *matcher) addA(m *Member) {
@@ -761,11 +769,8 @@ func (mt *matcher) addB(m *Member) {
 // key counts a member named name in input side (0 for A, 1 for B) and
 // returns its key.
 func (mt *matcher) key(name string, side int) memberKey {
-	c := mt.counts[name]
-	k := memberKey{name, int(c[side])}
-	c[side]++
-	mt.counts[name] = c
-	return k
+	_, occ := mt.counts.add(name, side)
+	return memberKey{name, int(occ)}
 }
 
 func (mt *matcher) add(k memberKey, f Finding) {
@@ -774,8 +779,7 @@ func (mt *matcher) add(k memberKey, f Finding) {
 }
 
 func (mt *matcher) match(k memberKey, ma, mb *Member) {
-	k.name = ma.Name // keep one copy of the name alive
-	mt.pairs = append(mt.pairs, matchedPair{ma.Index, mb.Index, k})
+	mt.pairs = append(mt.pairs, matchedPair{int32(ma.Index), int32(mb.Index), mt.counts.find(ma.Name), int32(k.occ)})
 	for _, f := range compareHeaders(ma, mb) {
 		f.Path = display(ma.Name)
 		mt.add(k, f)
@@ -826,37 +830,35 @@ func (mt *matcher) finish() ([]Finding, map[memberKey]wantedDiff) {
 // the same relative order.
 func (mt *matcher) orderFindings() {
 	sort.Slice(mt.pairs, func(i, j int) bool { return mt.pairs[i].a < mt.pairs[j].a })
-	idx := make([][2]int, len(mt.pairs))
-	for i, p := range mt.pairs {
-		idx[i] = [2]int{p.a, p.b}
-	}
-	keep := lis(idx)
+	keep := lis(mt.pairs)
 	for i, p := range mt.pairs {
 		if keep[i] {
 			continue
 		}
-		mt.add(p.k, Finding{Kind: KindOrder, Path: display(p.k.name), Field: "position",
-			Old: strconv.Itoa(p.a), New: strconv.Itoa(p.b)})
+		name := mt.counts.name(p.name)
+		mt.add(memberKey{name, int(p.occ)}, Finding{Kind: KindOrder, Path: display(name), Field: "position",
+			Old: strconv.Itoa(int(p.a)), New: strconv.Itoa(int(p.b))})
 	}
+	mt.pairs = nil
 }
 
-// lis marks a longest increasing subsequence of pairs[i][1].
-func lis(pairs [][2]int) []bool {
+// lis marks a longest increasing subsequence of pairs[i].b.
+func lis(pairs []matchedPair) []bool {
 	n := len(pairs)
-	tails := []int{} // indexes into pairs
-	prev := make([]int, n)
+	tails := []int32{} // indexes into pairs
+	prev := make([]int32, n)
 	for i := range pairs {
-		v := pairs[i][1]
-		j := sort.Search(len(tails), func(j int) bool { return pairs[tails[j]][1] >= v })
+		v := pairs[i].b
+		j := sort.Search(len(tails), func(j int) bool { return pairs[tails[j]].b >= v })
 		if j > 0 {
 			prev[i] = tails[j-1]
 		} else {
 			prev[i] = -1
 		}
 		if j == len(tails) {
-			tails = append(tails, i)
+			tails = append(tails, int32(i))
 		} else {
-			tails[j] = i
+			tails[j] = int32(i)
 		}
 	}
 	keep := make([]bool, n)
@@ -1056,14 +1058,14 @@ func (mt *matcher) warnings() []Finding {
 }
 
 // duplicateWarnings warns once per name given to more than one member.
-func duplicateWarnings(counts map[string][2]int32, side int) []Finding {
+func duplicateWarnings(names *nameTable, side int) []Finding {
 	var fs []Finding
-	for name, c := range counts {
+	names.each(func(name string, c [2]int32) {
 		if n := c[side]; n > 1 {
 			fs = append(fs, Finding{Kind: KindWarning, Path: display(name), Field: "duplicate-name",
 				Old: fmt.Sprintf("%d members with this name", n)})
 		}
-	}
+	})
 	return fs
 }
 

@@ -254,19 +254,17 @@ func diffZip(ctx context.Context, a, b string, opts ...Option) (*DiffResult, err
 	}
 	res.tarIdentical = res.Identical()
 
-	counts := map[string][2]int32{}
-	for name, n := range za.counts {
-		c := counts[name]
-		c[0] = int32(n)
-		counts[name] = c
-	}
-	for name, n := range zb.counts {
-		c := counts[name]
-		c[1] = int32(n)
-		counts[name] = c
-	}
 	mt := newMatcher(o.diff)
-	mt.counts = counts
+	for side, z := range []*zipSide{za, zb} {
+		names := make([]string, 0, len(z.counts))
+		for name := range z.counts {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			mt.counts.set(name, side, int32(z.counts[name]))
+		}
+	}
 	mt.warnA, mt.warnB = zipWarnings(za.members), zipWarnings(zb.members)
 	res.Warnings = mt.warnings()
 	if res.Identical() {
@@ -279,19 +277,19 @@ func diffZip(ctx context.Context, a, b string, opts ...Option) (*DiffResult, err
 	}
 	var fs []Finding
 	var budget int64
-	var pairs [][2]int
+	var pairs []matchedPair
 	var pairKeys []memberKey
 	matched := map[memberKey]bool{}
 	for _, ma := range za.members {
 		mb := inB[ma.key]
 		if mb == nil {
-			fs = append(fs, Finding{Kind: KindOnlyInA, Path: display(ma.f.Name), Occurrence: occurrence(ma.key, counts), Note: zipType(ma.f)})
+			fs = append(fs, Finding{Kind: KindOnlyInA, Path: display(ma.f.Name), Occurrence: occurrence(ma.key, mt.counts), Note: zipType(ma.f)})
 			continue
 		}
 		matched[ma.key] = true
-		pairs = append(pairs, [2]int{ma.index, mb.index})
+		pairs = append(pairs, matchedPair{a: int32(ma.index), b: int32(mb.index)})
 		pairKeys = append(pairKeys, ma.key)
-		occ := occurrence(ma.key, counts)
+		occ := occurrence(ma.key, mt.counts)
 		for _, f := range compareZipHeaders(ma.f, mb.f) {
 			f.Path, f.Occurrence = display(ma.f.Name), occ
 			fs = append(fs, f)
@@ -332,14 +330,14 @@ func diffZip(ctx context.Context, a, b string, opts ...Option) (*DiffResult, err
 	}
 	for _, mb := range zb.members {
 		if !matched[mb.key] {
-			fs = append(fs, Finding{Kind: KindOnlyInB, Path: display(mb.f.Name), Occurrence: occurrence(mb.key, counts), Note: zipType(mb.f)})
+			fs = append(fs, Finding{Kind: KindOnlyInB, Path: display(mb.f.Name), Occurrence: occurrence(mb.key, mt.counts), Note: zipType(mb.f)})
 		}
 	}
 	keep := lis(pairs)
 	for i, p := range pairs {
 		if !keep[i] {
-			fs = append(fs, Finding{Kind: KindOrder, Path: display(pairKeys[i].name), Occurrence: occurrence(pairKeys[i], counts),
-				Field: "position", Old: strconv.Itoa(p[0]), New: strconv.Itoa(p[1])})
+			fs = append(fs, Finding{Kind: KindOrder, Path: display(pairKeys[i].name), Occurrence: occurrence(pairKeys[i], mt.counts),
+				Field: "position", Old: strconv.Itoa(int(p.a)), New: strconv.Itoa(int(p.b))})
 		}
 	}
 	fs = add(fs, KindArchive, "members", strconv.Itoa(len(za.members)), strconv.Itoa(len(zb.members)))
