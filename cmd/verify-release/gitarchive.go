@@ -34,7 +34,7 @@ compresses (xz, zstd, bzip2 -9); else none):
   none           the tar stream (or the forge's compressor with --forge)
   gzip-n         GNU 'gzip -cn -LEVEL' (level 1-9, default 6)
   git-internal   git 2.38+ 'git archive --format=tar.gz' internal gzip
-                 (zlib level 1-9, default 6)
+                 (zlib level 0-9, default 6)
 
 Forge presets (--forge; file name and prefix for project P at tag T,
 version V = T without a leading v):
@@ -84,7 +84,7 @@ func runGitarchive(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&o.Forge, "forge", "", "use the prefix and compressor of forge preset `NAME`")
 	fs.StringVar(&o.Project, "project", "", "project `NAME` for --forge (and --identify presets)")
 	fs.StringVar(&o.Compress, "compress", "", "compressor `C`: none, gzip-n, git-internal")
-	fs.IntVar(&o.Level, "level", -1, "compression level `N`, 1-9 (default 6)")
+	fs.IntVar(&o.Level, "level", -1, "compression level `N`: 1-9, or 0 for git-internal (default 6)")
 	fs.StringVar(&o.Mtime, "mtime", "", "member mtime `T` (unix seconds or RFC 3339) instead of the committer time")
 	fs.BoolVar(&o.AllowNow, "allow-now", false, "for a tree REF without --mtime, use the current time as git archive does")
 	fs.IntVar(&o.Abbrev, "abbrev", 0, "pin core.abbrev to `N` for %h/%t/%p in export-subst files (default: repository's)")

@@ -31,6 +31,7 @@ type options struct {
 	name      string
 	hasName   bool
 	mtime     uint32
+	zlib1211  bool
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -43,14 +44,43 @@ func makeOptions(opts []Option) (*options, error) {
 	return o, nil
 }
 
-// WithLevel sets the compression level (1-9 for GNU gzip and zlib; the
-// default is 6 for both).
+// WithLevel sets the compression level: 1-9 for GNU gzip (which has no
+// level 0) and zlib, and 0 for zlib's stored blocks in ZlibGzip only (where
+// the blocks end depends on how the caller feeds zlib, so level 0 is
+// modelled for git archive's calling pattern; see zstored.go). The default
+// is 6 for both.
 func WithLevel(level int) Option {
 	return func(o *options) error {
-		if level < 1 || level > 9 {
-			return fmt.Errorf("%w: %d (1-9)", ErrLevel, level)
+		if level < 0 || level > 9 {
+			return fmt.Errorf("%w: %d (0-9)", ErrLevel, level)
 		}
 		o.level = level
+		return nil
+	}
+}
+
+// noLevel0 refuses level 0 for a compressor that has none.
+func noLevel0(o *options, who string) error {
+	if o.level == 0 {
+		return fmt.Errorf("%w: %s has no level 0 (1-9)", ErrLevel, who)
+	}
+	return nil
+}
+
+// WithZlibVersion selects the zlib whose level-0 stored blocks ZlibGzip
+// reproduces: "1.2.11" (Debian 11), or "" (the default) for 1.2.12 and
+// later (1.2.13 in Debian 12, 1.3.1 in Debian 13). Levels 1-9 are the same
+// in all of them.
+func WithZlibVersion(v string) Option {
+	return func(o *options) error {
+		switch v {
+		case "", "1.2.12", "1.2.13", "1.3", "1.3.1":
+			o.zlib1211 = false
+		case "1.2.11":
+			o.zlib1211 = true
+		default:
+			return fmt.Errorf("%w: zlib version %q (known: 1.2.11, 1.2.12 and later)", ErrOption, v)
+		}
 		return nil
 	}
 }
@@ -99,6 +129,9 @@ func GNUDeflate(ctx context.Context, w io.Writer, r io.Reader, opts ...Option) e
 	if err != nil {
 		return err
 	}
+	if err := noLevel0(o, "GNU gzip"); err != nil {
+		return err
+	}
 	_, _, err = gnuRaw(ctx, w, r, o)
 	return err
 }
@@ -121,6 +154,9 @@ func ZlibDeflate(ctx context.Context, w io.Writer, r io.Reader, opts ...Option) 
 	if o.rsyncable {
 		return fmt.Errorf("%w: zlib has no --rsyncable", ErrOption)
 	}
+	if err := noLevel0(o, "raw zlib deflate (level 0 is modelled only for git archive's gzip, ZlibGzip)"); err != nil {
+		return err
+	}
 	_, _, err = zlibRaw(ctx, w, r, o)
 	return err
 }
@@ -137,6 +173,9 @@ func zlibRaw(ctx context.Context, w io.Writer, r io.Reader, o *options) (crc uin
 func GNUGzip(ctx context.Context, w io.Writer, r io.Reader, opts ...Option) error {
 	o, err := makeOptions(opts)
 	if err != nil {
+		return err
+	}
+	if err := noLevel0(o, "GNU gzip"); err != nil {
 		return err
 	}
 	if _, err := w.Write(gnuHeader(o)); err != nil {
@@ -173,7 +212,9 @@ func gnuHeader(o *options) []byte {
 // ZlibGzip writes what zlib with windowBits 31 (a gzip wrapper) and the
 // default strategy writes for r: the stream of git 2.38+'s internal gzip
 // (`git archive --format=tar.gz`). The header has MTIME 0 (or WithMTime), no
-// name, XFL 2 for level 9 and 4 for level 1, OS 3.
+// name, XFL 2 for level 9 and 4 for levels 0 and 1, OS 3. Level 0 is
+// zlib's stored blocks as git archive -0 feeds zlib (10240-byte calls into
+// a 16384-byte output buffer; zstored.go).
 func ZlibGzip(ctx context.Context, w io.Writer, r io.Reader, opts ...Option) error {
 	o, err := makeOptions(opts)
 	if err != nil {
@@ -181,6 +222,10 @@ func ZlibGzip(ctx context.Context, w io.Writer, r io.Reader, opts ...Option) err
 	}
 	if o.rsyncable || o.hasName {
 		return fmt.Errorf("%w: git's zlib gzip has no --rsyncable or file name", ErrOption)
+	}
+	if o.level == 0 {
+		_, _, err := gitStoredGzip(w, ctxReader{ctx, r}, zlibHeader(o), o.zlib1211)
+		return err
 	}
 	if _, err := w.Write(zlibHeader(o)); err != nil {
 		return err

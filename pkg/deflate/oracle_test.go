@@ -290,11 +290,11 @@ func zlibRawBytes(t testing.TB, data []byte, level int) []byte {
 	return buf.Bytes()
 }
 
-func zlibGzipBytes(t testing.TB, data []byte, level int) []byte {
+func zlibGzipBytes(t testing.TB, data []byte, level int, opts ...Option) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
-	require.NoError(t, ZlibGzip(context.Background(), w, bytes.NewReader(data), WithLevel(level)))
+	require.NoError(t, ZlibGzip(context.Background(), w, bytes.NewReader(data), append([]Option{WithLevel(level)}, opts...)...))
 	require.NoError(t, w.Flush())
 	return buf.Bytes()
 }
@@ -315,4 +315,18 @@ func writeWithMTime(t testing.TB, path string, data []byte, mtime int64) {
 	require.NoError(t, os.WriteFile(path, data, 0o644))
 	tm := time.Unix(mtime, 0)
 	require.NoError(t, os.Chtimes(path, tm, tm))
+}
+
+// compressLikeGit runs the same deflateInit2 with wbits 31, fed as git
+// archive's internal gzip feeds zlib (ZDEFLATE_GIT, see zdeflate.c).
+func (z zlibOracle) compressLikeGit(t testing.TB, data []byte, level int) []byte {
+	t.Helper()
+	cmd := exec.Command(z.tool, z.lib, fmt.Sprint(level), "31", fmt.Sprint(gitRecord))
+	cmd.Env = append(os.Environ(), "ZDEFLATE_GIT=1")
+	cmd.Stdin = bytes.NewReader(data)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "zlib %s level %d: %s", z.version, level, stderr.String())
+	return out
 }

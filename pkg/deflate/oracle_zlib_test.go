@@ -1,8 +1,11 @@
 package deflate
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // TestZlibOracles compares ZlibDeflate (raw deflate) and ZlibGzip (gzip
@@ -40,5 +43,42 @@ func TestZlibChunking(t *testing.T) {
 			requireSameBytes(t, o.compress(t, data, level, -15, chunk), zlibRawBytes(t, data, level),
 				fmt.Sprintf("zlib 1.2.13 level %d chunk %d", level, chunk))
 		}
+	}
+}
+
+// TestZlibLevel0Oracles compares ZlibGzip level 0 (stored blocks, whose
+// ends depend on the caller) with libz 1.2.11, 1.2.13 and 1.3.1 driven
+// exactly as git archive drives zlib (10240-byte Z_NO_FLUSH calls into a
+// 16384-byte output buffer, then Z_FINISH), on the whole corpus plus
+// lengths around the 40960-byte blocks that pattern makes and the 64 KiB
+// window (1.2.11 writes other blocks than the later two: each model is
+// checked against its own library). The same calling pattern at levels 1 and 9 must give what
+// ZlibGzip gives (levels 1-9 do not depend on it).
+func TestZlibLevel0Oracles(t *testing.T) {
+	oracles := zlibOracles(t)
+	cases := corpus(t)
+	text := textLike(1<<20, 9)
+	for _, n := range []int{10240, 20480, 40959, 40960, 40961, 51200, 61440, 65536, 81920, 122880, 409600} {
+		cases = append(cases, corpusCase{name: fmt.Sprintf("text-%d", n), data: text[:n]})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			for _, o := range oracles {
+				got := zlibGzipBytes(t, c.data, 0, WithZlibVersion(o.version))
+				requireSameBytes(t, o.compressLikeGit(t, c.data, 0), got, fmt.Sprintf("zlib %s level 0 (git's calls) on %s", o.version, c.name))
+			}
+			if len(c.data) >= 200000 {
+				assert.False(t, bytes.Equal(zlibGzipBytes(t, c.data, 0, WithZlibVersion("1.2.11")), zlibGzipBytes(t, c.data, 0)),
+					"zlib 1.2.11 and 1.2.13 write other stored blocks")
+			}
+			if !c.big {
+				return
+			}
+			for _, level := range []int{1, 9} {
+				requireSameBytes(t, oracles[1].compressLikeGit(t, c.data, level), zlibGzipBytes(t, c.data, level),
+					fmt.Sprintf("zlib 1.2.13 level %d (git's calls) on %s", level, c.name))
+			}
+		})
 	}
 }

@@ -21,16 +21,20 @@ const (
 	// --format=tar.gz`): zlib deflate with windowBits 15, memLevel 8, the
 	// default strategy, and zlib's own gzip header (mtime 0, no name, XFL by
 	// level, OS 3), byte-exact for zlib 1.2.11-1.3.1 (see pkg/deflate;
-	// zlib-ng differs). Levels 1-9; level 0 (git archive -0) is refused
-	// because zlib's stored blocks depend on how the caller chunks its
-	// deflate calls.
+	// zlib-ng differs). Levels 0-9; level 0 (git archive -0: stored
+	// blocks, whose ends depend on how the caller feeds zlib) is modelled
+	// for git's own calls (10240-byte records into a 16384-byte buffer)
+	// with zlib 1.2.12 and later, the zlib of every distribution whose git
+	// has the internal gzip (1.2.11 ends its blocks a byte earlier).
 	CompressGitInternal = "git-internal"
 )
 
 // Compressors lists the compression methods in the order Identify tries them.
 var Compressors = []string{CompressNone, CompressGzipN, CompressGitInternal}
 
-// Levels returns the valid levels of method, default first.
+// Levels returns the levels Identify tries for method, default first
+// (git-internal level 0, which Compress writes, is not among them: the
+// identification runs pkg/deflate's candidates, and level 0 is not one).
 func Levels(method string) []int {
 	switch method {
 	case CompressGzipN:
@@ -50,9 +54,7 @@ func checkCompression(method string, level int) error {
 			return nil
 		}
 	case CompressGitInternal:
-		// Level 0 (stored blocks) depends on how git chunks its zlib calls;
-		// it is refused.
-		if level == -1 || (level >= 1 && level <= 9) {
+		if level >= -1 && level <= 9 {
 			return nil
 		}
 	default:

@@ -63,7 +63,7 @@ func TestGzipN(t *testing.T) {
 func TestGitInternalGzip(t *testing.T) {
 	setupEnv(t)
 	dir := compressRepo(t)
-	for _, level := range []int{-1, 1, 2, 5, 6, 9} {
+	for _, level := range []int{-1, 0, 1, 2, 5, 6, 9} {
 		args := []string{"archive", "--format=tar.gz", "--prefix=p/"}
 		if level >= 0 {
 			args = append(args, "-"+strconv.Itoa(level))
@@ -86,7 +86,7 @@ func TestCompressBadMethod(t *testing.T) {
 	for _, tc := range []struct {
 		method string
 		level  int
-	}{{"zstd", -1}, {CompressGzipN, 0}, {CompressGitInternal, 0}, {CompressGzipN, 10}, {CompressGitInternal, 10}} {
+	}{{"zstd", -1}, {CompressGzipN, 0}, {CompressGitInternal, -2}, {CompressGzipN, 10}, {CompressGitInternal, 10}} {
 		err := Compress(context.Background(), &bytes.Buffer{}, strings.NewReader("x"), tc.method, tc.level)
 		require.ErrorIs(t, err, ErrUnknownCompressor)
 		require.Contains(t, err.Error(), tc.method)

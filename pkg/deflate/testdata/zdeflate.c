@@ -6,7 +6,11 @@
  * calls deflateInit2(LEVEL, Z_DEFLATED, WINDOWBITS, 8, Z_DEFAULT_STRATEGY)
  * and feeds stdin CHUNK bytes per deflate(Z_NO_FLUSH) call (as git and
  * zlib-flate do), then Z_FINISH. WINDOWBITS -15 gives raw deflate, 31 a
- * gzip wrapper. zlib.h is declared here so that only gcc and libc are
+ * gzip wrapper. With ZDEFLATE_GIT=1 the calls follow git archive's
+ * internal gzip instead (archive-tar.c tgz_deflate): each CHUNK with
+ * Z_NO_FLUSH into one 16384-byte output buffer that is written and reset
+ * only when deflate fills it, then Z_FINISH until Z_STREAM_END; that is
+ * the pattern level 0's stored blocks depend on. zlib.h is declared here so that only gcc and libc are
  * needed; the z_stream layout has been the same since zlib 1.0. */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -40,6 +44,29 @@ int main(int argc, char **argv) {
     if (init(&s, level, 8, wbits, 8, 0, ver(), (int)sizeof s) != 0) { fprintf(stderr, "zdeflate: init failed\n"); return 2; }
     unsigned char *in = malloc(chunk), out[1 << 16];
     int flush = 0;
+    if (getenv("ZDEFLATE_GIT")) {
+        unsigned char gout[16384];
+        s.next_out = gout; s.avail_out = sizeof gout;
+        for (;;) {
+            size_t n = fread(in, 1, chunk, stdin);
+            if (ferror(stdin)) { perror("zdeflate: read"); return 2; }
+            int fin = n == 0;
+            flush = fin ? 4 : 0;
+            s.next_in = in; s.avail_in = (unsigned)n;
+            while (s.avail_in || flush == 4) {
+                int rc = def(&s, flush);
+                if (rc < 0 && rc != -5) { fprintf(stderr, "zdeflate: deflate %d\n", rc); return 2; }
+                if (!s.avail_out || rc == 1 /* Z_STREAM_END */) {
+                    fwrite(gout, 1, sizeof gout - s.avail_out, stdout);
+                    s.next_out = gout; s.avail_out = sizeof gout;
+                    if (rc == 1) break;
+                }
+            }
+            if (fin) break;
+        }
+        end(&s, 0);
+        return fclose(stdout) == 0 ? 0 : 2;
+    }
     do {
         size_t n = fread(in, 1, chunk, stdin);
         if (ferror(stdin)) { perror("zdeflate: read"); return 2; }
