@@ -325,7 +325,7 @@ func finishRun(ctx context.Context, c *cli, o *runOptions, r *recipe.Recipe, opt
 		printSummary(c.Stdout, rep)
 	}
 	if runErr != nil {
-		return rep, runHint(r, runErr)
+		return rep, runHint(r, o.repo, runErr)
 	}
 	hints := signatureHints(r, rep)
 	if rep.Result != report.Reproduced && (rep.Result != report.Equivalent || o.strict) {
@@ -359,14 +359,16 @@ func signatureHints(r *recipe.Recipe, rep *report.Report) []string {
 }
 
 // runHint attaches the hint that fixes this failure of a run: the flag
-// for the input that could not be fetched, the pin command that accepts
-// this recipe, ...
-func runHint(r *recipe.Recipe, err error) error {
+// for the input that could not be fetched, what --repo (repo, or "") must
+// name, the pin command that accepts this recipe, ...
+func runHint(r *recipe.Recipe, repo string, err error) error {
 	var ie *runner.InputError
 	if errors.As(err, &ie) {
 		return withHint(err, inputHint(r, ie))
 	}
 	switch {
+	case repo != "" && (errors.Is(err, source.ErrUnknownRef) || errors.Is(err, source.ErrNotRepository)):
+		return withHint(err, fmt.Sprintf("--repo %s must name a clone or mirror of %s holding tag %s (commit %s)", repo, r.Source.Git, r.Source.Tag, r.Source.Commit))
 	case errors.Is(err, source.ErrFetch):
 		return withHint(err, "pass --repo DIR with a local clone or mirror of "+r.Source.Git)
 	case errors.Is(err, runner.ErrUnpinned):

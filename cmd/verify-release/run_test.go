@@ -120,7 +120,7 @@ func TestUnpinnedHintForBuiltinRecipe(t *testing.T) {
 	r, _, err := loadRecipe(&cli{Getenv: func(string) string { return "" }}, &recipe.Store{FS: recipes.FS}, "run", []string{"libntlm", "1.8"})
 	require.NoError(t, err)
 	require.Equal(t, "builtin:recipes/libntlm/1.8.toml", r.Path)
-	err = runHint(r, fmt.Errorf("%w: the recipe marks the digest unresolved", runner.ErrUnpinned))
+	err = runHint(r, "", fmt.Errorf("%w: the recipe marks the digest unresolved", runner.ErrUnpinned))
 	assert.Equal(t, []string{"run 'verify-release pin libntlm 1.8' where the registry is reachable, pass --image-archive FILE, or pass --allow-unpinned to resolve the digest now"}, hints(err))
 }
 
