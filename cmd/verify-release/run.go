@@ -12,6 +12,7 @@ import (
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/engine"
+	"gitlab.com/verify-release/verify-release/pkg/envpin"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/runner"
@@ -371,6 +372,8 @@ func runHint(r *recipe.Recipe, repo string, err error) error {
 		return withHint(err, fmt.Sprintf("--repo %s must name a clone or mirror of %s holding tag %s (commit %s)", repo, r.Source.Git, r.Source.Tag, r.Source.Commit))
 	case errors.Is(err, source.ErrFetch):
 		return withHint(err, "pass --repo DIR with a local clone or mirror of "+r.Source.Git)
+	case errors.Is(err, envpin.ErrImageUnavailable):
+		return withHint(err, fmt.Sprintf("pass --image-archive FILE with a docker-archive or OCI layout of %s (e.g. from 'docker save' where the image is), or run where its registry is reachable", r.Env.Image))
 	case errors.Is(err, runner.ErrUnpinned):
 		return withHint(err, fmt.Sprintf("run '%s' where the registry is reachable, pass --image-archive FILE, or pass --allow-unpinned to resolve the digest now", pinCommand(r)))
 	}
