@@ -444,6 +444,37 @@ func runSignatureLine(s *report.Signature) string {
 // summaryMembers is how many differing members the summary names.
 const summaryMembers = 10
 
+// capVerdictLines keeps a verdict's lines short in the summary: the
+// per-class policy and substitution lines all, the per-member lines
+// (accepted by an [[accept]] entry, not accepted) at most n of each, the
+// rest counted. The diff above (and report.json) has every member.
+func capVerdictLines(lines []string, n int) []string {
+	var out []string
+	var accepted, unaccepted int
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "NOT accepted "):
+			unaccepted++
+			if unaccepted > n {
+				continue
+			}
+		case strings.HasPrefix(l, "accepted ") && strings.Contains(l, " by [[accept]] "):
+			accepted++
+			if accepted > n {
+				continue
+			}
+		}
+		out = append(out, l)
+	}
+	if accepted > n {
+		out = append(out, fmt.Sprintf("... and %d more member difference(s) accepted by [[accept]] entries", accepted-n))
+	}
+	if unaccepted > n {
+		out = append(out, fmt.Sprintf("... and %d more difference(s) NOT accepted (see the diff above)", unaccepted-n))
+	}
+	return out
+}
+
 func printSummary(w io.Writer, rep *report.Report) {
 	fmt.Fprintf(w, "%s %s (%s)\n", rep.Recipe.Name, rep.Recipe.Version, rep.Recipe.Path)
 	if rep.Source.CommitTime.IsZero() {
@@ -496,7 +527,7 @@ func printSummary(w io.Writer, rep *report.Report) {
 		}
 		if v := a.Verdict; v != nil && v.Status != verdict.Reproduced {
 			fmt.Fprintf(w, "           verdict: %s\n", v.Summary())
-			for _, l := range v.Lines() {
+			for _, l := range capVerdictLines(v.Lines(), summaryMembers) {
 				fmt.Fprintf(w, "             %s\n", l)
 			}
 		}
