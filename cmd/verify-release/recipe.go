@@ -84,12 +84,7 @@ func loadRecipe(c *cli, store *recipe.Store, cmd string, args []string, opts ...
 }
 
 // pinCommand is the pin command line for r, as 'pin' accepts it.
-func pinCommand(r *recipe.Recipe) string {
-	if strings.HasPrefix(r.Path, "builtin:") {
-		return "verify-release pin " + r.Name + " " + r.Version
-	}
-	return "verify-release pin " + r.Path
-}
+func pinCommand(r *recipe.Recipe) string { return "verify-release pin " + r.PinTarget() }
 
 func runRecipe(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 && args[0] == "new" {

@@ -12,6 +12,7 @@ import (
 
 	"gitlab.com/verify-release/verify-release/pkg/atomicfile"
 	"gitlab.com/verify-release/verify-release/pkg/engine"
+	"gitlab.com/verify-release/verify-release/pkg/envpin"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/report"
 	"gitlab.com/verify-release/verify-release/pkg/runner"
@@ -45,6 +46,14 @@ Examples:
   verify-release libntlm 1.8 --artifact src
   verify-release libntlm 1.8 --backend host --published /srv/mirror/libntlm --json
   verify-release libntlm 1.8 --out results/ --junit results/junit.xml --sign-key ci.key
+  verify-release libntlm 1.8 --input gnulib=~/src/gnulib
+  verify-release run recipes/demo/1.0.toml --input data=~/Downloads/data-1.2.tar.gz
+
+Offline inputs: --input NAME=DIR gives a git [[inputs]] entry as a local
+clone or mirror, which must hold the pinned commit; --input NAME=FILE gives
+a url [[inputs]] entry as a copy of its file, which must have the pinned
+sha256 and is then used exactly as the fetched file would be. Neither is
+changed.
 
 Verdicts: REPRODUCED (same bytes), EQUIVALENT (every difference accepted:
 archive metadata and compression by policy, anything else by a recipe
@@ -104,7 +113,7 @@ func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
 	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "accept a good upstream signature from a key that had expired when it signed")
 	fs.BoolVar(&o.localGit, "allow-local-git", false, "accept a recipe whose git URL is a local path")
 	fs.Var(&o.artifacts, "artifact", "only re-create this artifact (repeatable), e.g. src or dist")
-	fs.Var(&o.inputs, "input", "read the git [[inputs]] entry `NAME=DIR` from a local clone or mirror DIR instead of fetching it (repeatable; DIR must hold the pinned commit)")
+	fs.Var(&o.inputs, "input", "give the [[inputs]] entry NAME as `NAME=PATH` on this machine instead of fetching it: a git input's local clone or mirror (holding the pinned commit), a url input's file (with the pinned sha256); repeatable")
 	fs.StringVar(&o.junit, "junit", "", "also write a JUnit XML report (one test case per artifact) to `FILE`")
 	fs.StringVar(&o.env, "env", "", "re-create in the recipe environment `NAME` ([[envs]]), or in every one of them with \"all\" (default: the first that can be built on this machine)")
 	fs.StringVar(&o.signKey, "sign-key", "", "sign the attestations in --out with this armored OpenPGP secret key `FILE`")
@@ -194,7 +203,7 @@ func execRun(ctx context.Context, c *cli, cmd string, o *runOptions, pos []strin
 	for _, in := range o.inputs {
 		name, dir, ok := strings.Cut(in, "=")
 		if !ok || name == "" || dir == "" {
-			return usagef(cmd, "--input %q: want NAME=DIR", in)
+			return usagef(cmd, "--input %q: want NAME=DIR (a git input) or NAME=FILE (a url input)", in)
 		}
 		opts = append(opts, runner.WithInput(name, dir))
 	}
@@ -317,7 +326,7 @@ func finishRun(ctx context.Context, c *cli, o *runOptions, r *recipe.Recipe, opt
 		printSummary(c.Stdout, rep)
 	}
 	if runErr != nil {
-		return rep, runHint(r, runErr)
+		return rep, runHint(r, o.repo, runErr)
 	}
 	hints := signatureHints(r, rep)
 	if rep.Result != report.Reproduced && (rep.Result != report.Equivalent || o.strict) {
@@ -351,30 +360,48 @@ func signatureHints(r *recipe.Recipe, rep *report.Report) []string {
 }
 
 // runHint attaches the hint that fixes this failure of a run: the flag
-// for the input that could not be fetched, the pin command that accepts
-// this recipe, ...
-func runHint(r *recipe.Recipe, err error) error {
+// for the input that could not be fetched, what --repo (repo, or "") must
+// name, the pin command that accepts this recipe, ...
+func runHint(r *recipe.Recipe, repo string, err error) error {
 	var ie *runner.InputError
+	if errors.As(err, &ie) {
+		return withHint(err, inputHint(r, ie))
+	}
 	switch {
-	case errors.As(err, &ie) && ie.Dir != "":
-		return withHint(err, fmt.Sprintf("--input %s=%s must name a clone holding the pinned commit of %s", ie.Name, ie.Dir, inputGit(r, ie.Name)))
-	case errors.As(err, &ie):
-		return withHint(err, fmt.Sprintf("pass --input %s=DIR with a local clone or mirror of %s", ie.Name, inputGit(r, ie.Name)))
+	case repo != "" && (errors.Is(err, source.ErrUnknownRef) || errors.Is(err, source.ErrNotRepository)):
+		return withHint(err, fmt.Sprintf("--repo %s must name a clone or mirror of %s holding tag %s (commit %s)", repo, r.Source.Git, r.Source.Tag, r.Source.Commit))
 	case errors.Is(err, source.ErrFetch):
 		return withHint(err, "pass --repo DIR with a local clone or mirror of "+r.Source.Git)
+	case errors.Is(err, envpin.ErrImageUnavailable):
+		return withHint(err, fmt.Sprintf("pass --image-archive FILE with a docker-archive or OCI layout of %s (e.g. from 'docker save' where the image is), or run where its registry is reachable", r.Env.Image))
 	case errors.Is(err, runner.ErrUnpinned):
 		return withHint(err, fmt.Sprintf("run '%s' where the registry is reachable, pass --image-archive FILE, or pass --allow-unpinned to resolve the digest now", pinCommand(r)))
 	}
 	return err
 }
 
-func inputGit(r *recipe.Recipe, name string) string {
-	for _, in := range r.Inputs {
-		if in.Name == name {
-			return in.Git
+// inputHint is the hint for an [[inputs]] entry that could not be
+// obtained: the --input form that supplies it on this machine (a clone
+// for a git input, a copy of the file for a url input), or, when --input
+// was given, what it must name.
+func inputHint(r *recipe.Recipe, ie *runner.InputError) string {
+	var in recipe.Input
+	for _, i := range r.Inputs {
+		if i.Name == ie.Name {
+			in = i
 		}
 	}
-	return "it"
+	switch {
+	case in.Debian != nil:
+		return fmt.Sprintf("input %s is /%s of Debian %s's %s %s: check --mirror (or $VERIFY_RELEASE_DEBIAN_MIRROR)", in.Name, in.Debian.File, in.Debian.Suite, in.Debian.Package, in.Debian.Version)
+	case in.URL != "" && ie.Local != "":
+		return fmt.Sprintf("--input %s=%s must name a copy of %s with sha256 %s", ie.Name, ie.Local, in.URL, in.SHA256)
+	case in.URL != "":
+		return fmt.Sprintf("pass --input %s=FILE with a copy of %s (sha256 %s)", ie.Name, in.URL, in.SHA256)
+	case ie.Local != "":
+		return fmt.Sprintf("--input %s=%s must name a clone holding the pinned commit of %s", ie.Name, ie.Local, in.Git)
+	}
+	return fmt.Sprintf("pass --input %s=DIR with a local clone or mirror of %s", ie.Name, in.Git)
 }
 
 // newEngine connects to the named backend.
@@ -416,6 +443,37 @@ func runSignatureLine(s *report.Signature) string {
 
 // summaryMembers is how many differing members the summary names.
 const summaryMembers = 10
+
+// capVerdictLines keeps a verdict's lines short in the summary: the
+// per-class policy and substitution lines all, the per-member lines
+// (accepted by an [[accept]] entry, not accepted) at most n of each, the
+// rest counted. The diff above (and report.json) has every member.
+func capVerdictLines(lines []string, n int) []string {
+	var out []string
+	var accepted, unaccepted int
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "NOT accepted "):
+			unaccepted++
+			if unaccepted > n {
+				continue
+			}
+		case strings.HasPrefix(l, "accepted ") && strings.Contains(l, " by [[accept]] "):
+			accepted++
+			if accepted > n {
+				continue
+			}
+		}
+		out = append(out, l)
+	}
+	if accepted > n {
+		out = append(out, fmt.Sprintf("... and %d more member difference(s) accepted by [[accept]] entries", accepted-n))
+	}
+	if unaccepted > n {
+		out = append(out, fmt.Sprintf("... and %d more difference(s) NOT accepted (see the diff above)", unaccepted-n))
+	}
+	return out
+}
 
 func printSummary(w io.Writer, rep *report.Report) {
 	fmt.Fprintf(w, "%s %s (%s)\n", rep.Recipe.Name, rep.Recipe.Version, rep.Recipe.Path)
@@ -469,7 +527,7 @@ func printSummary(w io.Writer, rep *report.Report) {
 		}
 		if v := a.Verdict; v != nil && v.Status != verdict.Reproduced {
 			fmt.Fprintf(w, "           verdict: %s\n", v.Summary())
-			for _, l := range v.Lines() {
+			for _, l := range capVerdictLines(v.Lines(), summaryMembers) {
 				fmt.Fprintf(w, "             %s\n", l)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gitlab.com/verify-release/verify-release/pkg/envpin"
 	"gitlab.com/verify-release/verify-release/pkg/recipe"
 	"gitlab.com/verify-release/verify-release/pkg/runner"
 	"gitlab.com/verify-release/verify-release/recipes"
@@ -120,8 +121,19 @@ func TestUnpinnedHintForBuiltinRecipe(t *testing.T) {
 	r, _, err := loadRecipe(&cli{Getenv: func(string) string { return "" }}, &recipe.Store{FS: recipes.FS}, "run", []string{"libntlm", "1.8"})
 	require.NoError(t, err)
 	require.Equal(t, "builtin:recipes/libntlm/1.8.toml", r.Path)
-	err = runHint(r, fmt.Errorf("%w: the recipe marks the digest unresolved", runner.ErrUnpinned))
+	err = runHint(r, "", fmt.Errorf("%w: the recipe marks the digest unresolved", runner.ErrUnpinned))
 	assert.Equal(t, []string{"run 'verify-release pin libntlm 1.8' where the registry is reachable, pass --image-archive FILE, or pass --allow-unpinned to resolve the digest now"}, hints(err))
+}
+
+// An image that neither the engine nor its registry can supply: the hint
+// names --image-archive (not --repo, not pin: the recipe is pinned).
+func TestImageUnavailableHint(t *testing.T) {
+	r, _, err := loadRecipe(&cli{Getenv: func(string) string { return "" }}, &recipe.Store{FS: recipes.FS}, "run", []string{"libntlm", "1.8"})
+	require.NoError(t, err)
+	r, err = r.ForEnv("ubuntu-22.04")
+	require.NoError(t, err)
+	err = runHint(r, "repo", fmt.Errorf("%w: fetching %s: no such host", envpin.ErrImageUnavailable, r.Env.Image))
+	assert.Equal(t, []string{"pass --image-archive FILE with a docker-archive or OCI layout of " + r.Env.Image + " (e.g. from 'docker save' where the image is), or run where its registry is reachable"}, hints(err))
 }
 
 // A published copy compressed with gzip -1 instead of the recipe's gzip -n

@@ -129,7 +129,7 @@ func EnsureImage(ctx context.Context, d *engine.Docker, ref, configDigest string
 
 	ci, err := cache.Fetch(ctx, pinned, opts...)
 	if err != nil {
-		return Ensured{}, fmt.Errorf("%w (engine pull failed too: %v)", err, pullErr)
+		return Ensured{}, fmt.Errorf("%w: %w (engine pull failed too: %v)", ErrImageUnavailable, err, pullErr)
 	}
 	if err := check(ci.ConfigDigest); err != nil {
 		return Ensured{}, err
@@ -175,6 +175,11 @@ func checkLoaded(ctx context.Context, d *engine.Docker, configDigest, source str
 // ErrArchiveFormat is returned by LoadArchive for a file that is neither a
 // docker-archive nor an OCI image layout.
 var ErrArchiveFormat = errors.New("envpin: not a docker-archive or OCI image layout")
+
+// ErrImageUnavailable is matched when a pinned image is in neither the
+// engine nor the image cache and can be fetched neither by the engine nor
+// from its registry.
+var ErrImageUnavailable = errors.New("envpin: image not available")
 
 // LoadArchive loads an image archive into the engine after checking it
 // against the lock's pin (--image-archive). path is an OCI image layout

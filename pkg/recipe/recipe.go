@@ -390,6 +390,16 @@ func (r *Recipe) ImagePinned() bool {
 // ID is NAME/VERSION.
 func (r *Recipe) ID() string { return r.Name + "/" + r.Version }
 
+// PinTarget is how 'verify-release pin' is told to pin r: its path, or
+// NAME VERSION for a built-in recipe, whose "builtin:" path pin does not
+// open (it copies a built-in recipe to ./recipes and pins the copy).
+func (r *Recipe) PinTarget() string {
+	if r.Path == "" || strings.HasPrefix(r.Path, "builtin:") {
+		return r.Name + " " + r.Version
+	}
+	return r.Path
+}
+
 func digestOf(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])

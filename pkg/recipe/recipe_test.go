@@ -143,6 +143,20 @@ func TestLibntlmRecipe(t *testing.T) {
 	}
 }
 
+// PinTarget names a recipe as 'verify-release pin' accepts it: a built-in
+// recipe by NAME VERSION (its "builtin:" path is no file pin can open), a
+// recipe on disk by its path.
+func TestPinTarget(t *testing.T) {
+	r, err := (&recipe.Store{FS: recipes.FS}).Find("libntlm", "1.8")
+	require.NoError(t, err)
+	assert.Equal(t, "builtin:recipes/libntlm/1.8.toml", r.Path)
+	assert.Equal(t, "libntlm 1.8", r.PinTarget())
+
+	r, err = recipe.DirStore("../../recipes").Find("libntlm", "1.8")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join("../../recipes", "libntlm", "1.8.toml"), r.PinTarget())
+}
+
 func TestStoreFindAndList(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "demo"), 0o755))

@@ -85,7 +85,7 @@ func (env *buildEnv) makeWorkspace(ctx context.Context) error {
 			err = cerr
 		}
 		if err != nil {
-			return &InputError{Name: in.Name, Dir: x.o.inputDirs[in.Name], Err: err}
+			return &InputError{Name: in.Name, Local: x.o.localInputs[in.Name], Err: err}
 		}
 	}
 	return nil

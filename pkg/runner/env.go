@@ -169,7 +169,11 @@ func (x *run) checkArchiveLock(names []string) error {
 }
 
 func (x *run) noArchiveLock() error {
-	return fmt.Errorf("%w: the environment is built from the %s archive (%s) and needs the lock that lists its packages; run 'verify-release pin %s'", ErrUnpinned, x.r.Env.Distro, x.r.Env.Suite, x.r.Path)
+	env := ""
+	if x.r.Named() {
+		env = " --env " + x.r.EnvName()
+	}
+	return fmt.Errorf("%w: the environment is built from the %s archive (%s) and needs the lock that lists its packages; run 'verify-release pin %s%s'", ErrUnpinned, x.r.Env.Distro, x.r.Env.Suite, x.r.PinTarget(), env)
 }
 
 // archiveImage makes the recipe's archive environment available from its

@@ -3,8 +3,11 @@ package runner
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,17 +27,20 @@ func writeAtomic(dst string, fn func(w io.Writer) error) error {
 // InputError is a failure to obtain or lay out one [[inputs]] entry.
 type InputError struct {
 	Name string // the input's name
-	// Dir is the local clone given with WithInput, or "".
-	Dir string
-	Err error
+	// Local is the local clone (git input) or file (url input) given with
+	// WithInput, or "".
+	Local string
+	Err   error
 }
 
 func (e *InputError) Error() string { return fmt.Sprintf("input %s: %v", e.Name, e.Err) }
 func (e *InputError) Unwrap() error { return e.Err }
 
-// checkInputs refuses WithInput names that are not git inputs of r.
-func checkInputs(r *recipe.Recipe, dirs map[string]string) error {
-	for name := range dirs {
+// checkInputs refuses WithInput names that are not inputs of r, and
+// inputs that cannot be given locally (those from a Debian package, which
+// are checked through the archive's signed chain).
+func checkInputs(r *recipe.Recipe, local map[string]string) error {
+	for _, name := range slices.Sorted(maps.Keys(local)) {
 		i := slices.IndexFunc(r.Inputs, func(in recipe.Input) bool { return in.Name == name })
 		switch {
 		case i < 0:
@@ -43,8 +49,8 @@ func checkInputs(r *recipe.Recipe, dirs map[string]string) error {
 				names[j] = in.Name
 			}
 			return fmt.Errorf("recipe %s has no input %q (it has %v)", r.ID(), name, names)
-		case r.Inputs[i].Git == "":
-			return fmt.Errorf("input %s of recipe %s is a url input; only git inputs can be given as a local clone", name, r.ID())
+		case r.Inputs[i].Debian != nil:
+			return fmt.Errorf("input %s of recipe %s is a file of a Debian package, checked through the archive's signed chain; only git and url inputs can be given locally", name, r.ID())
 		}
 	}
 	return nil
@@ -55,8 +61,9 @@ func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) erro
 	if in.Debian != nil {
 		return x.writeDebianInput(ctx, w, in)
 	}
+	local := x.o.localInputs[in.Name]
 	if in.Git != "" {
-		m := x.o.inputDirs[in.Name]
+		m := local
 		if m != "" {
 			if _, err := source.OpenRepo(ctx, m); err != nil {
 				return err
@@ -74,11 +81,17 @@ func (x *run) writeInput(ctx context.Context, w io.Writer, in recipe.Input) erro
 		}
 		return x.writeCommitInput(ctx, w, in, m)
 	}
+	if local != "" {
+		// The local copy is checked while it is written, not copied
+		// into the cache: it is only read.
+		x.event("", "inputs", "input %s: reading %s instead of fetching %s", in.Name, local, in.URL)
+		return x.writeFileInput(w, in, local, in.SHA256)
+	}
 	p, err := x.fetchPinned(ctx, in.URL, in.SHA256)
 	if err != nil {
 		return err
 	}
-	return x.writeFileInput(w, in, p)
+	return x.writeFileInput(w, in, p, in.SHA256)
 }
 
 // writeDebianInput lays out a file of a Debian binary package (fetched
@@ -97,7 +110,7 @@ func (x *run) writeDebianInput(ctx context.Context, w io.Writer, in recipe.Input
 		return err
 	}
 	if in.Commit == "" {
-		return x.writeFileInput(w, in, file)
+		return x.writeFileInput(w, in, file, "")
 	}
 	repo, release, err := source.Mirror(ctx, file, x.o.cacheDir)
 	if err != nil {
@@ -125,8 +138,10 @@ func (x *run) writeCommitInput(ctx context.Context, w io.Writer, in recipe.Input
 	return source.WriteTree(ctx, w, dir, source.TreeOptions{Prefix: in.Path, Policy: recipe.MtimeCommit, CommitTime: t})
 }
 
-// writeFileInput writes one file as the input at in.Path.
-func (x *run) writeFileInput(w io.Writer, in recipe.Input, p string) error {
+// writeFileInput writes the file p as the input at in.Path. With want,
+// the bytes written must have that sha256: the check is made on the very
+// bytes laid out, and a mismatch is an error naming p and both digests.
+func (x *run) writeFileInput(w io.Writer, in recipe.Input, p, want string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
@@ -136,12 +151,19 @@ func (x *run) writeFileInput(w io.Writer, in recipe.Input, p string) error {
 	if err != nil {
 		return err
 	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", p)
+	}
 	tw := tar.NewWriter(w)
 	if err := tw.WriteHeader(&tar.Header{Name: in.Path, Mode: 0o644, Size: st.Size(), ModTime: x.commitTime, Typeflag: tar.TypeReg}); err != nil {
 		return err
 	}
-	if _, err := io.Copy(tw, f); err != nil {
-		return err
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tw, h), f); err != nil {
+		return fmt.Errorf("reading %s: %w", p, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); want != "" && got != want {
+		return fmt.Errorf("%s has sha256 %s, the recipe pins %s (for %s)", p, got, want, in.URL)
 	}
 	return tw.Close()
 }

@@ -92,4 +92,31 @@ commands = ["cat ../gnulib/module.txt ../downloads/data.txt > out.txt"]
 	require.ErrorIs(t, err, runner.ErrFetch)
 	assert.Contains(t, err.Error(), "the recipe pins "+payloadSHA)
 	assert.Equal(t, report.Error, rep.Result)
+
+	// Offline, with a copy of the file (WithInput): the server (still
+	// serving other bytes) is not asked, the build sees the pinned bytes,
+	// and the copy is neither changed nor copied into a new cache.
+	hits.Store(0)
+	local := filepath.Join(work, "payload")
+	fresh := t.TempDir()
+	rep, err = runner.Run(context.Background(), r, runner.WithEngine(engine.NewHost(), runner.BackendHost), runner.WithCacheDir(fresh), runner.WithInput("data", local))
+	require.NoError(t, err)
+	assert.Equal(t, report.Reproduced, rep.Result, "%+v", rep.Artifacts)
+	assert.EqualValues(t, 0, hits.Load(), "a url input given locally is not fetched")
+	assert.NoFileExists(t, filepath.Join(fresh, "files", payloadSHA))
+	assert.Equal(t, payloadSHA, sh(t, work, "sha256sum payload | cut -c1-64"))
+
+	// A local copy with other bytes: an *InputError naming the input, the
+	// file and both digests.
+	wrong := filepath.Join(work, "wrong")
+	require.NoError(t, os.WriteFile(wrong, []byte("not the pinned file\n"), 0o644))
+	wrongSHA := sh(t, work, "sha256sum wrong | cut -c1-64")
+	rep, err = runner.Run(context.Background(), r, runner.WithEngine(engine.NewHost(), runner.BackendHost), runner.WithCacheDir(fresh), runner.WithInput("data", wrong))
+	var ie *runner.InputError
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, "data", ie.Name)
+	assert.Equal(t, wrong, ie.Local)
+	assert.Contains(t, err.Error(), wrong+" has sha256 "+wrongSHA+", the recipe pins "+payloadSHA)
+	assert.Equal(t, report.Error, rep.Result)
+	assert.EqualValues(t, 0, hits.Load())
 }

@@ -45,7 +45,7 @@ type options struct {
 	backend       Backend
 	store         *recipe.Store
 	repoDir       string
-	inputDirs     map[string]string
+	localInputs   map[string]string
 	cacheDir      string
 	mirror        string
 	publishedDir  string
@@ -101,15 +101,17 @@ func WithStore(s *recipe.Store) Option { return func(o *options) { o.store = s }
 // git URL into the cache. The repository is only read.
 func WithRepo(dir string) Option { return func(o *options) { o.repoDir = dir } }
 
-// WithInput reads the [[inputs]] entry name (a git input) from the local
-// clone or mirror dir instead of fetching its URL; the pinned commit must
-// be in it.
-func WithInput(name, dir string) Option {
+// WithInput reads the [[inputs]] entry name from path on this machine
+// instead of fetching it: for a git input, path is a local clone or mirror
+// that must hold the pinned commit; for a url input, path is a copy of the
+// file, which must have the pinned sha256 (it is then used exactly as the
+// fetched file would be). path is only read.
+func WithInput(name, path string) Option {
 	return func(o *options) {
-		if o.inputDirs == nil {
-			o.inputDirs = map[string]string{}
+		if o.localInputs == nil {
+			o.localInputs = map[string]string{}
 		}
-		o.inputDirs[name] = dir
+		o.localInputs[name] = path
 	}
 }
 

@@ -82,7 +82,7 @@ func buildable(ctx context.Context, x *run) string {
 		case err != nil:
 			return err.Error()
 		case lock == nil || lock.Archive == nil:
-			return "not pinned: no lock file (run 'verify-release pin " + x.r.Path + " --env " + x.r.EnvName() + "')"
+			return "not pinned: no lock file (run 'verify-release pin " + x.r.PinTarget() + " --env " + x.r.EnvName() + "')"
 		}
 		if d != nil {
 			if _, err := d.Image(ctx, lock.Image.Ref); err == nil {

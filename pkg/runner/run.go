@@ -175,7 +175,7 @@ func (x *run) do(ctx context.Context) error {
 			}
 		}
 	}
-	if err := checkInputs(x.r, x.o.inputDirs); err != nil {
+	if err := checkInputs(x.r, x.o.localInputs); err != nil {
 		return err
 	}
 	work := x.work
