@@ -86,8 +86,8 @@ orig_of() {
 	local pkg=$1 f
 	f=$(ls "$cache/src/${pkg}"_*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -n1 || true)
 	if [ -z "$f" ]; then
-		log "apt-get source --download-only $pkg"
-		(cd "$cache/src" && apt-get source -qq --download-only "$pkg" >&2)
+		log "apt-get source --download-only $pkg/bookworm"
+		(cd "$cache/src" && apt-get source -qq --download-only "$pkg/bookworm" >&2)
 		f=$(ls "$cache/src/${pkg}"_*.orig.tar.* | grep -v '\.asc$' | head -n1)
 	fi
 	echo "$f"
