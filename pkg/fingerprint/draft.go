@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,7 +178,7 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 	if best != nil && (best.Env.Distro == "debian" || best.Env.Distro == "ubuntu") {
 		// The Debian-archive form: exact packages, locked by 'pin'.
 		w("distro = %s\nsuite = %s\n", q(best.Env.Distro), q(best.Env.Suite))
-		d.writePackages(b, best, true)
+		d.writePackages(b, fp, best, true)
 		d.writeTools(b, fp)
 		return
 	}
@@ -206,7 +207,7 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 		missing("the packages of the build environment: no generator versions in the tarball")
 		return
 	}
-	d.writePackages(b, best, false)
+	d.writePackages(b, fp, best, false)
 	d.writeTools(b, fp)
 }
 
@@ -215,7 +216,7 @@ func (d *Draft) writeEnv(b *strings.Builder, rep *Report, missing func(string, .
 // bare (pin resolves it against the indexes, which list only current
 // point releases) with the tarball's version as a comment; a mismatch
 // bare with a comment.
-func (d *Draft) writePackages(b *strings.Builder, best *Candidate, archive bool) {
+func (d *Draft) writePackages(b *strings.Builder, fp *Fingerprint, best *Candidate, archive bool) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	var pkgs []string
 	seen := map[string]bool{}
@@ -254,14 +255,106 @@ func (d *Draft) writePackages(b *strings.Builder, best *Candidate, archive bool)
 			d.Missing = append(d.Missing, fmt.Sprintf("%s %s is not in %s", k.Package, k.Evidence, best.Env.Name))
 		}
 	}
+	// What building needs beyond the generators, each with where it
+	// was read; a package already listed is not repeated.
+	needs := buildNeeds(fp)
+	var from []string
+	byFrom := map[string][]string{}
+	for _, n := range needs {
+		if seen[n.pkg] {
+			continue
+		}
+		seen[n.pkg] = true
+		pkgs = append(pkgs, n.pkg)
+		if _, ok := byFrom[n.from]; !ok {
+			from = append(from, n.from)
+		}
+		byFrom[n.from] = append(byFrom[n.from], n.pkg)
+	}
 	if !seen["make"] {
 		pkgs = append(pkgs, "make")
 	}
 	for _, n := range notes {
 		w("%s\n", n)
 	}
-	w("# NOT ESTABLISHED: the project's own build dependencies (compilers, libraries) are not in the tarball's evidence.\n")
+	for _, f := range from {
+		w("# %s: %s\n", f, strings.Join(byFrom[f], ", "))
+	}
+	if !hasTool(fp, ToolBuildDeps) {
+		w("# NOT ESTABLISHED: the project's own build dependencies (libraries) are not in the tarball's evidence (no Dockerfile apt-get install).\n")
+	}
 	w("packages = [%s]\n", qlist(pkgs))
+}
+
+// need is a package the build needs and the evidence that says so.
+type need struct{ pkg, from string }
+
+// cToolchain is what a configure script's C compiler check needs in a
+// Debian environment: the compiler, libc's headers and make.
+var cToolchain = []string{"gcc", "libc6-dev", "make"}
+
+// scriptPackages are the Debian packages of the programs a release script
+// runs (sh is dash, which every Debian root has).
+var scriptPackages = map[string]string{"gzip": "gzip", "bzip2": "bzip2", "xz": "xz-utils", "zip": "zip",
+	"tar": "tar", "zstd": "zstd", "bash": "bash", "perl": "perl"}
+
+// buildNeeds derives packages from the tarball's build evidence: the
+// compilers configure checks for, the packages a shipped Dockerfile
+// installs (build-essential resolved to the toolchain configure checks
+// for: dpkg-dev builds .debs, g++ only if configure checks for C++) and
+// the programs the release script runs.
+func buildNeeds(fp *Fingerprint) []need {
+	var out []need
+	cxx := false
+	for _, e := range fp.Evidence {
+		if e.Tool == ToolCompiler && e.Value == "C++" {
+			cxx = true
+		}
+	}
+	for _, e := range fp.Evidence {
+		at := fmt.Sprintf("%s:%d", relName(e.Member), e.Line)
+		switch e.Tool {
+		case ToolCompiler:
+			from := at + " checks for a " + e.Value + " compiler"
+			for _, p := range cToolchain {
+				out = append(out, need{p, from})
+			}
+			if e.Value == "C++" {
+				out = append(out, need{"g++", from})
+			}
+		case ToolBuildDeps:
+			from := at + " apt-get install"
+			if e.Value != "build-essential" {
+				out = append(out, need{e.Value, from})
+				continue
+			}
+			from += " build-essential (for configure its C toolchain; dpkg-dev is for building .debs"
+			if !cxx {
+				from += ", g++ unused: configure checks for no C++ compiler"
+			}
+			from += ")"
+			for _, p := range cToolchain {
+				out = append(out, need{p, from})
+			}
+			if cxx {
+				out = append(out, need{"g++", from})
+			}
+		case ToolScriptUses:
+			if p, ok := scriptPackages[e.Value]; ok {
+				out = append(out, need{p, at + " runs " + e.Value})
+			}
+		}
+	}
+	return out
+}
+
+func hasTool(fp *Fingerprint, tool string) bool {
+	for _, e := range fp.Evidence {
+		if e.Tool == tool {
+			return true
+		}
+	}
+	return false
 }
 
 // writeTools writes [env.tools]: the versions probed before the build.
@@ -428,19 +521,112 @@ func (d *Draft) writeDistFromDist(b *strings.Builder, fp *Fingerprint, o DraftOp
 	}
 	w("file = %s\nsha256 = %s\nmethod = \"build\"\nfrom = \"dist\"\n", q(file), q(fp.File.SHA256))
 	m := fp.Archive.MTime
+	sde, sdeFrom := int64(0), ""
+	for _, e := range fp.Evidence {
+		if e.Tool == ToolSourceDateEpoch {
+			if v, err := strconv.ParseInt(e.Value, 10, 64); err == nil && v > 0 && v <= 253402300799 {
+				sde, sdeFrom = v, fmt.Sprintf("%s:%d", relName(e.Member), e.Line)
+				break
+			}
+		}
+	}
 	switch m.Policy {
 	case "single":
 		w("# every member has mtime @%d, the newest, which a build from the tarball takes as SOURCE_DATE_EPOCH\nmtime = \"commit\"\n", m.CandidateUnix)
 	case "clamped", "per-file":
 		w("# members keep their own mtimes (%s, newest @%d)\nmtime = \"none\"\n", m.Policy, m.CandidateUnix)
 	}
-	missing("the release commands: a tarball does not record them; these are the usual steps from a dist tarball")
-	w("commands = [%s]\n", qlist([]string{"./configure", "make dist"}))
+	if sde != 0 {
+		same := ""
+		if sde == m.CandidateUnix {
+			same = ", the newest member mtime too"
+		}
+		w("# the release procedure's SOURCE_DATE_EPOCH (%s%s)\nsource_date_epoch = %d\n", sdeFrom, same, sde)
+	}
+	cmds, notes, ok := d.releaseCommands(fp)
+	for _, n := range notes {
+		w("# %s\n", n)
+	}
+	if !ok {
+		if hasTool(fp, ToolDistTarget) {
+			missing("the release commands: a tarball does not record them; these are the usual steps from a dist tarball (Makefile.in has the dist target)")
+		} else {
+			missing("the release commands: a tarball does not record them; these are the usual steps from a dist tarball")
+		}
+		cmds = []string{"./configure", "make dist"}
+	}
+	w("commands = [%s]\n", qlist(cmds))
 	if upstream != "" {
 		w("output = %s\n", q(upstream))
 	}
 	d.writePublished(b, o, missing)
 }
+
+// releaseCommands are the release steps the tarball documents: those of
+// its release notes (RELEASE-TOOLS.md) with their placeholders filled —
+// "[version]" is the release's version, "[...]" the options of the same
+// command in the Dockerfile's usage comments — or else the Dockerfile's
+// commands, a version in them other than the release's replaced by it.
+// ok is false when there are none, or a placeholder cannot be filled.
+func (d *Draft) releaseCommands(fp *Fingerprint) (cmds, notes []string, ok bool) {
+	var doc, dock []Evidence
+	for _, e := range fp.Evidence {
+		switch {
+		case e.Tool == ToolReleaseStep && e.What == WhatDocStep:
+			doc = append(doc, e)
+		case e.Tool == ToolReleaseStep && e.What == WhatDockerRun:
+			dock = append(dock, e)
+		}
+	}
+	at := func(e Evidence) string { return fmt.Sprintf("%s:%d", relName(e.Member), e.Line) }
+	steps := doc
+	if len(steps) == 0 {
+		steps = dock
+	}
+	if len(steps) == 0 {
+		return nil, nil, false
+	}
+	for _, e := range steps {
+		c, from := e.Value, at(e)
+		if strings.Contains(c, "[...]") {
+			prog := strings.Fields(c)[0]
+			filled := false
+			for _, x := range dock {
+				if strings.Fields(x.Value)[0] == prog {
+					c, from, filled = x.Value, from+" with the options of "+at(x), true
+					break
+				}
+			}
+			if !filled {
+				notes = append(notes, fmt.Sprintf("NOT ESTABLISHED: the options of %q (%s)", c, from))
+				d.Missing = append(d.Missing, fmt.Sprintf("the options of %q (%s)", c, from))
+				return nil, notes, false
+			}
+		}
+		if strings.Contains(c, "[version]") {
+			c = strings.ReplaceAll(c, "[version]", d.Version)
+			from += ", [version] = " + d.Version
+		} else if e.What == WhatDockerRun {
+			w := strings.Fields(c)
+			for i, x := range w[1:] {
+				if versionArgRE.MatchString(x) && x != d.Version {
+					w[i+1] = d.Version
+					from += fmt.Sprintf(", its example version %s = %s", x, d.Version)
+				}
+			}
+			c = strings.Join(w, " ")
+		}
+		cmds = append(cmds, c)
+		notes = append(notes, fmt.Sprintf("%s: %s", from, c))
+	}
+	notes = append([]string{"the release steps the tarball documents:"}, notes...)
+	for i := 1; i < len(notes); i++ {
+		notes[i] = "  " + notes[i]
+	}
+	return cmds, notes, true
+}
+
+var versionArgRE = regexp.MustCompile(`^\d+\.\d+(\.\d+)*$`)
 
 func distNames(fp *Fingerprint) (file, upstream string) {
 	file = filepath.Base(fp.File.Name)

@@ -1,12 +1,14 @@
 package fingerprint
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"sort"
 	"strings"
 
@@ -147,7 +149,7 @@ func Scan(ctx context.Context, path string, opts ...Option) (*Fingerprint, error
 	fp := &Fingerprint{
 		File: FileInfo{Name: path, Size: ar.Compression.Size + n, SHA256: hex.EncodeToString(h.Sum(nil))},
 	}
-	fp.Evidence = sc.evidence()
+	fp.Evidence = releaseScriptsOnly(sc.evidence())
 	fp.Archive = sc.archive(ar)
 	fp.Compression = compressionInfo(f, ar.Compression)
 	if o.identify && ar.Compression.Format == tarball.Gzip {
@@ -173,12 +175,34 @@ func Scan(ctx context.Context, path string, opts ...Option) (*Fingerprint, error
 	return fp, nil
 }
 
+// releaseScriptsOnly drops the script-uses evidence of scripts that no
+// release step runs: only the release script's programs say what a
+// release needs.
+func releaseScriptsOnly(ev []Evidence) []Evidence {
+	run := map[string]bool{}
+	for _, e := range ev {
+		if e.Tool == ToolReleaseStep {
+			if w := strings.Fields(e.Value); len(w) > 0 {
+				run[path.Clean(w[0])] = true
+			}
+		}
+	}
+	out := ev[:0]
+	for _, e := range ev {
+		if e.Tool != ToolScriptUses || run[relName(e.Member)] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // scanner collects evidence and archive statistics member by member.
 type scanner struct {
-	head  headBuffer
-	rules []int // rules of the current member
-	ev    map[string]*Evidence
-	stats archiveStats
+	head   headBuffer
+	rules  []int // rules of the current member
+	stream needleScanner
+	ev     map[string]*Evidence
+	stats  archiveStats
 }
 
 func newScanner() *scanner {
@@ -197,20 +221,41 @@ func relName(name string) string {
 // apply to.
 func (s *scanner) sink(m *tarball.Member) io.Writer {
 	s.rules = nil
+	s.stream.reset(nil)
 	if m.Typeflag != '0' && m.Typeflag != 0 {
 		return nil
 	}
-	idx, limit := rulesFor(relName(m.Name))
-	if idx == nil {
-		return nil
+	rel := relName(m.Name)
+	idx, limit := rulesFor(rel)
+	var stream []int
+	for i := range streamRules {
+		if streamRules[i].match(rel, path.Base(rel)) {
+			stream = append(stream, i)
+		}
 	}
-	s.rules = idx
-	s.head.reset(limit)
-	return &s.head
+	s.stream.reset(stream)
+	if idx != nil {
+		s.rules = idx
+		s.head.reset(limit)
+	}
+	switch {
+	case idx != nil && stream != nil:
+		return io.MultiWriter(&s.head, &s.stream)
+	case idx != nil:
+		return &s.head
+	case stream != nil:
+		return &s.stream
+	}
+	return nil
 }
 
 func (s *scanner) member(m *tarball.Member) {
 	s.stats.add(m)
+	for _, h := range s.stream.hits() {
+		r := &streamRules[h.rule]
+		s.add(r, m, h.line, h.text, r.value(nil))
+	}
+	s.stream.reset(nil)
 	if s.rules == nil {
 		return
 	}
@@ -239,8 +284,13 @@ func (s *scanner) member(m *tarball.Member) {
 
 func (s *scanner) add(r *rule, m *tarball.Member, line int, text, value string) {
 	key := r.tool + "\x00" + r.what + "\x00" + value
+	if r.perMember {
+		key += "\x00" + m.Name
+	}
 	if e, ok := s.ev[key]; ok {
-		e.Count++
+		if !r.perMember { // the same member again is not another member
+			e.Count++
+		}
 		return
 	}
 	if len(text) > 200 {
@@ -278,6 +328,57 @@ func (s *scanner) evidence() []Evidence {
 		return a.Value < b.Value
 	})
 	return out
+}
+
+// needleScanner finds the first line of a member holding each of some
+// stream rules' literals, keeping only a literal's length of it.
+type needleScanner struct {
+	rules []int
+	found []streamHit
+	done  []bool
+	carry []byte // the last bytes seen, shorter than the longest literal
+	buf   []byte
+	lines int // newlines before carry
+}
+
+type streamHit struct {
+	rule, line int
+	text       string
+}
+
+func (n *needleScanner) reset(rules []int) {
+	n.rules, n.found, n.carry, n.lines = rules, n.found[:0], n.carry[:0], 0
+	n.done = append(n.done[:0], make([]bool, len(rules))...)
+}
+
+func (n *needleScanner) hits() []streamHit { return n.found }
+
+func (n *needleScanner) Write(p []byte) (int, error) {
+	if len(n.rules) == 0 {
+		return len(p), nil
+	}
+	n.buf = append(append(n.buf[:0], n.carry...), p...)
+	keep := 0
+	for k, i := range n.rules {
+		nd := streamRules[i].needle
+		keep = max(keep, len(nd)-1)
+		if n.done[k] {
+			continue
+		}
+		if j := bytes.Index(n.buf, nd); j >= 0 {
+			// A literal starting with a newline names the line after it.
+			at := j
+			if nd[0] == '\n' {
+				at++
+			}
+			n.done[k] = true
+			n.found = append(n.found, streamHit{rule: i, line: n.lines + bytes.Count(n.buf[:at], []byte{'\n'}) + 1, text: strings.TrimSpace(string(nd))})
+		}
+	}
+	cut := max(len(n.buf)-keep, 0)
+	n.lines += bytes.Count(n.buf[:cut], []byte{'\n'})
+	n.carry = append(n.carry[:0], n.buf[cut:]...)
+	return len(p), nil
 }
 
 // headBuffer keeps the first limit bytes written to it.

@@ -24,12 +24,28 @@ const (
 	ToolGnulib       = "gnulib"
 	ToolReleaseTools = "release-tools" // a manifest of package versions the project ships (curl's docs/RELEASE-TOOLS.md)
 	ToolBaseImage    = "base-image"    // a Dockerfile FROM pinned by digest
+
+	// What the tarball says about building it, beyond generator versions
+	// (not compared with environments; recipe new drafts from them).
+	ToolCompiler        = "compiler"          // configure checks for a C (or C++) compiler
+	ToolDistTarget      = "dist-target"       // the top Makefile.in has automake's dist target
+	ToolBuildDeps       = "build-deps"        // a package a shipped Dockerfile installs with apt-get install
+	ToolReleaseStep     = "release-step"      // a command of the documented release procedure
+	ToolSourceDateEpoch = "source-date-epoch" // SOURCE_DATE_EPOCH the release procedure records
+	ToolScriptUses      = "script-uses"       // a program a shipped script (scripts/*) runs
 )
 
 // toolOrder is the order evidence is reported in.
 var toolOrder = []string{ToolAutoconf, ToolAutomake, ToolLibtool, ToolGettext, ToolTexinfo,
 	ToolHelp2man, ToolBison, ToolFlex, ToolGtkDoc, ToolConfigGuess, ToolConfigSub, ToolGnulib,
-	ToolReleaseTools, ToolBaseImage}
+	ToolReleaseTools, ToolBaseImage, ToolCompiler, ToolDistTarget, ToolBuildDeps, ToolReleaseStep,
+	ToolSourceDateEpoch, ToolScriptUses}
+
+// The what of release-step evidence, by where the step is written.
+const (
+	WhatDocStep   = "RELEASE-TOOLS.md: release step"
+	WhatDockerRun = "Dockerfile: documented docker run command"
+)
 
 // rule finds one kind of evidence in the first lines of some members.
 type rule struct {
@@ -49,6 +65,14 @@ type rule struct {
 	compare bool
 	// all: every matching line is evidence, not only the first.
 	all bool
+	// multi: every match in a line is evidence (with all).
+	multi bool
+	// perMember: equal values in different members are different
+	// evidence (a script's programs belong to that script).
+	perMember bool
+	// scan, when set, replaces re: it reads the whole head (for
+	// constructs spanning lines) and reports each hit.
+	scan func(head []byte, found func(line int, text, value string))
 }
 
 func base(name string) func(rel, base string) bool {
@@ -116,8 +140,140 @@ var rules = []rule{
 	{tool: ToolReleaseTools, what: "RELEASE-TOOLS.md: Debian package version", match: func(rel, b string) bool { return b == "RELEASE-TOOLS.md" },
 		needle: []byte("- "), re: regexp.MustCompile(`^- ([a-z0-9][a-z0-9+.-]*): ([0-9][A-Za-z0-9.+~:-]*)\s*$`),
 		value: func(m []string) string { return m[1] + "=" + m[2] }, all: true, compare: true},
-	{tool: ToolBaseImage, what: "Dockerfile: FROM pinned by digest", match: func(rel, b string) bool { return b == "Dockerfile" || strings.HasPrefix(b, "Dockerfile.") },
+	{tool: ToolBaseImage, what: "Dockerfile: FROM pinned by digest", match: isDockerfile,
 		needle: []byte("@sha256:"), re: regexp.MustCompile(`^FROM\s+(?:--\S+\s+)*(\S+@sha256:[0-9a-f]{64})`)},
+	{tool: ToolBuildDeps, what: "Dockerfile: apt-get install", match: isDockerfile,
+		needle: []byte("apt-get install"), scan: scanAptGetInstall},
+	{tool: ToolReleaseStep, what: WhatDockerRun, match: isDockerfile,
+		needle: []byte("docker run"), scan: scanDockerRun},
+	{tool: ToolReleaseStep, what: WhatDocStep, match: isReleaseDoc,
+		re: regexp.MustCompile(`^[-*] ((?:autoreconf|make)(?:\s+\S.*)?|\./\S+(?:\s.*)?)$`), all: true},
+	{tool: ToolSourceDateEpoch, what: "RELEASE-TOOLS.md: SOURCE_DATE_EPOCH", match: isReleaseDoc,
+		needle: []byte("SOURCE_DATE_EPOCH="), re: regexp.MustCompile(`^(?:[-*]\s+)?(?:export\s+)?SOURCE_DATE_EPOCH=(\d{1,12})\s*$`)},
+	{tool: ToolScriptUses, what: "script: runs", match: isScript,
+		re: scriptUsesRE, value: func(m []string) string { return scriptProgram(m) }, all: true, multi: true, perMember: true},
+}
+
+// streamRules look for a literal anywhere in a member (not only its
+// head), as the member streams past: configure's compiler checks are
+// thousands of lines in.
+var streamRules = []rule{
+	{tool: ToolCompiler, what: "configure: checking whether the C compiler works", match: func(rel, _ string) bool { return rel == "configure" },
+		needle: []byte("checking whether the C compiler works"), value: func([]string) string { return "C" }},
+	{tool: ToolCompiler, what: "configure: checking whether the C++ compiler works", match: func(rel, _ string) bool { return rel == "configure" },
+		needle: []byte("checking whether the C++ compiler works"), value: func([]string) string { return "C++" }},
+	{tool: ToolDistTarget, what: "Makefile.in: dist target", match: func(rel, _ string) bool { return rel == "Makefile.in" },
+		needle: []byte("\ndist dist-all:"), value: func([]string) string { return "make dist" }},
+	{tool: ToolDistTarget, what: "Makefile.in: dist target", match: func(rel, _ string) bool { return rel == "Makefile.in" },
+		needle: []byte("\ndist:"), value: func([]string) string { return "make dist" }},
+}
+
+func isDockerfile(_, b string) bool { return b == "Dockerfile" || strings.HasPrefix(b, "Dockerfile.") }
+
+func isReleaseDoc(_, b string) bool { return b == "RELEASE-TOOLS.md" }
+
+// isScript: a shipped script below scripts/ (no extension, or .sh).
+func isScript(rel, b string) bool {
+	return strings.HasPrefix(rel, "scripts/") && (!strings.Contains(b, ".") || strings.HasSuffix(b, ".sh"))
+}
+
+// scriptUsesRE finds the interpreter (#!) and the archivers and
+// compressors a script runs: at a command's start, after a pipe or a
+// command separator.
+var scriptUsesRE = regexp.MustCompile(`^#!\s*(?:/usr)?/bin/(?:env\s+)?(sh|bash|perl)\b|(?:^|[|;&(]|&&|\|\|)\s*(gzip|bzip2|xz|zip|tar|zstd)\s+-`)
+
+func scriptProgram(m []string) string {
+	if m[1] != "" {
+		return m[1]
+	}
+	return m[2]
+}
+
+// scanAptGetInstall reports each package of a Dockerfile's
+// "apt-get install" commands, lines joined at backslash continuations;
+// options and shell operators end or are skipped.
+func scanAptGetInstall(head []byte, found func(line int, text, value string)) {
+	lines := strings.Split(string(head), "\n")
+	for i := 0; i < len(lines); i++ {
+		start := i
+		if !strings.Contains(lines[i], "apt-get install") || strings.HasPrefix(strings.TrimSpace(lines[i]), "#") {
+			continue
+		}
+		// The words after "apt-get install", line by line through the
+		// continuations, until a shell operator.
+		in, done := false, false
+		for j := i; j < len(lines) && !done; j++ {
+			l := strings.TrimRight(lines[j], "\r")
+			cont := strings.HasSuffix(l, "\\")
+			l = strings.TrimSuffix(l, "\\")
+			words := strings.Fields(l)
+			for k := 0; k < len(words) && !done; k++ {
+				w := words[k]
+				switch {
+				case !in:
+					if w == "install" && k > 0 && words[k-1] == "apt-get" {
+						in = true
+					}
+				case w == "&&" || w == "||" || w == ";" || w == "|" || strings.HasPrefix(w, ">"):
+					done = true
+				case strings.HasPrefix(w, "-"):
+				case debPackageRE.MatchString(w):
+					found(j+1, strings.TrimSpace(lines[start]), w)
+				}
+			}
+			if !cont {
+				done = true
+			}
+			i = j
+		}
+	}
+}
+
+var debPackageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+
+// scanDockerRun reports the commands a Dockerfile's usage comments run in
+// the image it builds: "docker build ... -t TAG" names the image, each
+// "docker run ... TAG COMMAND" comment gives a command (an interactive
+// shell is not one).
+func scanDockerRun(head []byte, found func(line int, text, value string)) {
+	lines := strings.Split(string(head), "\n")
+	tag := ""
+	for _, l := range lines {
+		w := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "#"))
+		for k := 0; k+2 < len(w); k++ {
+			if w[k] == "docker" && w[k+1] == "build" {
+				for x := k + 2; x+1 < len(w); x++ {
+					if w[x] == "-t" || w[x] == "--tag" {
+						tag = w[x+1]
+					}
+				}
+			}
+		}
+	}
+	if tag == "" {
+		return
+	}
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "#") {
+			continue
+		}
+		w := strings.Fields(strings.TrimPrefix(t, "#"))
+		if len(w) < 3 || w[0] != "docker" || w[1] != "run" {
+			continue
+		}
+		for k := 2; k < len(w); k++ {
+			if w[k] != tag || k+1 >= len(w) {
+				continue
+			}
+			cmd := w[k+1:]
+			if len(cmd) == 1 && (cmd[0] == "bash" || cmd[0] == "sh") {
+				break
+			}
+			found(i+1, strings.TrimRight(l, "\r"), strings.Join(cmd, " "))
+			break
+		}
+	}
 }
 
 func unquote(m []string) string {
@@ -165,9 +321,14 @@ func rulesFor(rel string) ([]int, int) {
 func scanHead(head []byte, idx []int, found func(r *rule, line int, text, value string)) {
 	var live []int
 	for _, i := range idx {
-		if bytes.Contains(head, rules[i].needle) {
-			live = append(live, i)
+		if !bytes.Contains(head, rules[i].needle) {
+			continue
 		}
+		if r := &rules[i]; r.scan != nil {
+			r.scan(head, func(line int, text, value string) { found(r, line, text, value) })
+			continue
+		}
+		live = append(live, i)
 	}
 	if len(live) == 0 {
 		return
@@ -191,15 +352,20 @@ func scanHead(head []byte, idx []int, found func(r *rule, line int, text, value 
 			if !bytes.Contains(line, r.needle) {
 				continue
 			}
-			m := r.re.FindStringSubmatch(string(line))
-			if m == nil {
+			ms := r.re.FindAllStringSubmatch(string(line), -1)
+			if !r.multi && len(ms) > 1 {
+				ms = ms[:1]
+			}
+			for _, m := range ms {
+				v := m[1]
+				if r.value != nil {
+					v = r.value(m)
+				}
+				found(r, n, string(line), v)
+			}
+			if len(ms) == 0 {
 				continue
 			}
-			v := m[1]
-			if r.value != nil {
-				v = r.value(m)
-			}
-			found(r, n, string(line), v)
 			if !r.all {
 				done[k] = true
 			}
