@@ -16,7 +16,13 @@ import (
 // checked, pinned (its own bookworm environment: perl and git at bookworm's
 // current point releases, not the tarball's superseded +deb12u2) and run
 // from the published dist. The verdict must be REPRODUCED or DIFFERENT
-// with named members, never an ERROR. By hand, the same steps:
+// with named members, never an ERROR. Found by hand with the same steps
+// (2026-12-03): DIFFERENT, one member, docs/RELEASE-TOOLS.md, the file in
+// which curl's release records the perl and git versions that made it
+// (+deb12u2, which no signed bookworm index lists any more; the draft pins
+// what bookworm has): `diff <(tar -xzOf curl_8.14.1.orig.tar.gz
+// curl-8.14.1/docs/RELEASE-TOOLS.md) <(tar -xzOf out/curl/8.14.1/curl-8.14.1.tar.gz
+// curl-8.14.1/docs/RELEASE-TOOLS.md)` shows only those two lines. Steps:
 //
 //	curl -fsSLO http://deb.debian.org/debian/pool/main/c/curl/curl_8.14.1.orig.tar.gz
 //	sha256sum curl_8.14.1.orig.tar.gz   # 6766ada7..., as curl_8.14.1-2+deb13u5.dsc lists
@@ -43,9 +49,17 @@ func TestCorpusCurl8141DraftRuns(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(out, "curl", "8.14.1", "report.json"))
 	require.NoError(t, err)
 	var rep struct {
-		Artifacts []struct{ Status string }
+		Artifacts []struct {
+			Status string
+			Diff   *struct{ Members []string }
+		}
 	}
 	require.NoError(t, json.Unmarshal(data, &rep))
 	require.Len(t, rep.Artifacts, 1)
-	assert.Contains(t, []string{"REPRODUCED", "MISMATCH"}, rep.Artifacts[0].Status, stdout)
+	a := rep.Artifacts[0]
+	require.Contains(t, []string{"REPRODUCED", "MISMATCH"}, a.Status, stdout)
+	if a.Status == "MISMATCH" {
+		require.NotNil(t, a.Diff, "a MISMATCH names its differences")
+		assert.Equal(t, []string{"curl-8.14.1/docs/RELEASE-TOOLS.md"}, a.Diff.Members, stdout)
+	}
 }
