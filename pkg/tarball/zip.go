@@ -256,13 +256,8 @@ func diffZip(ctx context.Context, a, b string, opts ...Option) (*DiffResult, err
 
 	mt := newMatcher(o.diff)
 	for side, z := range []*zipSide{za, zb} {
-		names := make([]string, 0, len(z.counts))
-		for name := range z.counts {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			mt.counts.set(name, side, int32(z.counts[name]))
+		for name, n := range z.counts { // the warnings they feed are sorted
+			mt.counts.set(name, side, int32(n))
 		}
 	}
 	mt.warnA, mt.warnB = zipWarnings(za.members), zipWarnings(zb.members)
