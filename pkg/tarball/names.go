@@ -41,34 +41,38 @@ func (t *nameTable) equal(e int32, name string) bool {
 	return int(ent.n) == len(name) && string(t.arena[ent.off:ent.off+uint64(ent.n)]) == name
 }
 
-// find returns the entry of name, or -1.
-func (t *nameTable) find(name string) int32 {
-	e, ok := t.index[t.hash(name)]
+// lookup returns name's hash and its entry, or -1.
+func (t *nameTable) lookup(name string) (uint64, int32) {
+	h := t.hash(name)
+	e, ok := t.index[h]
 	if !ok {
-		return -1
+		return h, -1
 	}
 	for ; e >= 0; e = t.ents[e].next {
 		if t.equal(e, name) {
-			return e
+			return h, e
 		}
 	}
-	return -1
+	return h, -1
+}
+
+// find returns the entry of name, or -1.
+func (t *nameTable) find(name string) int32 {
+	_, e := t.lookup(name)
+	return e
 }
 
 // entry returns the entry of name, adding it if it is new.
 func (t *nameTable) entry(name string) int32 {
-	h := t.hash(name)
+	h, e := t.lookup(name)
+	if e >= 0 {
+		return e
+	}
 	first, ok := t.index[h]
-	if ok {
-		for e := first; e >= 0; e = t.ents[e].next {
-			if t.equal(e, name) {
-				return e
-			}
-		}
-	} else {
+	if !ok {
 		first = -1
 	}
-	e := int32(len(t.ents))
+	e = int32(len(t.ents))
 	t.ents = append(t.ents, nameEnt{off: uint64(len(t.arena)), n: uint32(len(name)), next: first})
 	t.arena = append(t.arena, name...)
 	t.index[h] = e
