@@ -252,7 +252,21 @@ func zlibOracles(t testing.TB) []zlibOracle {
 // compress runs deflateInit2(level, 8, wbits, 8, 0) feeding chunk bytes a call.
 func (z zlibOracle) compress(t testing.TB, data []byte, level, wbits, chunk int) []byte {
 	t.Helper()
+	return z.run(t, data, nil, level, wbits, chunk)
+}
+
+// compressLikeGit runs the same deflateInit2 with wbits 31, fed as git
+// archive's internal gzip feeds zlib (ZDEFLATE_GIT, see zdeflate.c).
+func (z zlibOracle) compressLikeGit(t testing.TB, data []byte, level int) []byte {
+	t.Helper()
+	return z.run(t, data, []string{"ZDEFLATE_GIT=1"}, level, 31, gitRecord)
+}
+
+// run runs zdeflate on data with env added to the environment.
+func (z zlibOracle) run(t testing.TB, data []byte, env []string, level, wbits, chunk int) []byte {
+	t.Helper()
 	cmd := exec.Command(z.tool, z.lib, fmt.Sprint(level), fmt.Sprint(wbits), fmt.Sprint(chunk))
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = bytes.NewReader(data)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -315,18 +329,4 @@ func writeWithMTime(t testing.TB, path string, data []byte, mtime int64) {
 	require.NoError(t, os.WriteFile(path, data, 0o644))
 	tm := time.Unix(mtime, 0)
 	require.NoError(t, os.Chtimes(path, tm, tm))
-}
-
-// compressLikeGit runs the same deflateInit2 with wbits 31, fed as git
-// archive's internal gzip feeds zlib (ZDEFLATE_GIT, see zdeflate.c).
-func (z zlibOracle) compressLikeGit(t testing.TB, data []byte, level int) []byte {
-	t.Helper()
-	cmd := exec.Command(z.tool, z.lib, fmt.Sprint(level), "31", fmt.Sprint(gitRecord))
-	cmd.Env = append(os.Environ(), "ZDEFLATE_GIT=1")
-	cmd.Stdin = bytes.NewReader(data)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "zlib %s level %d: %s", z.version, level, stderr.String())
-	return out
 }
