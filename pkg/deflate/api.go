@@ -224,8 +224,7 @@ func ZlibGzip(ctx context.Context, w io.Writer, r io.Reader, opts ...Option) err
 		return fmt.Errorf("%w: git's zlib gzip has no --rsyncable or file name", ErrOption)
 	}
 	if o.level == 0 {
-		_, _, err := gitStoredGzip(w, ctxReader{ctx, r}, zlibHeader(o), o.zlib1211)
-		return err
+		return gitStoredGzip(w, ctxReader{ctx, r}, zlibHeader(o), o.zlib1211)
 	}
 	if _, err := w.Write(zlibHeader(o)); err != nil {
 		return err

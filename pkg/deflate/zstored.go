@@ -61,7 +61,7 @@ type zlibStored struct {
 
 // gitStoredGzip writes git archive's level-0 gzip stream of r (header
 // included, as zlib writes it for git's gz_header with os 3).
-func gitStoredGzip(w io.Writer, r io.Reader, header []byte, zlib1211 bool) (uint32, int64, error) {
+func gitStoredGzip(w io.Writer, r io.Reader, header []byte, zlib1211 bool) error {
 	z := &zlibStored{out: w, availOut: gitOutBuf, last: zNoFlush}
 	if zlib1211 {
 		z.short = 1
@@ -80,15 +80,15 @@ func gitStoredGzip(w io.Writer, r io.Reader, header []byte, zlib1211 bool) (uint
 			break
 		}
 		if err != nil {
-			return 0, 0, err
+			return err
 		}
 		if z.err != nil {
-			return 0, 0, z.err
+			return z.err
 		}
 	}
 	z.in = nil
 	z.tgzDeflate(zFinish)
-	return z.crc.v, z.totalIn, z.err
+	return z.err
 }
 
 // write sends bytes to the output buffer (they never exceed availOut).
@@ -228,14 +228,15 @@ func (z *zlibStored) stored(flush int) blockState {
 	}
 	used -= len(z.in)
 	if used > 0 {
-		// The copied input, or its last 32 KiB, becomes the window; the
-		// bytes themselves no longer matter at level 0, only the offsets.
+		// zlib copies the input it wrote directly (or its last 32 KiB) into
+		// the window, sliding it first if needed. Those bytes are before
+		// block_start and are never written again at level 0, so only the
+		// offsets are kept.
 		if used >= zWSize {
 			z.strstart = zWSize
 		} else {
 			if zWindowSize-z.strstart <= used {
 				z.strstart -= zWSize
-				copy(z.window[:z.strstart], z.window[zWSize:zWSize+z.strstart])
 			}
 			z.strstart += used
 		}
