@@ -311,17 +311,19 @@ func buildNeeds(fp *Fingerprint) []need {
 			cxx = true
 		}
 	}
+	toolchain := func(from string, withCXX bool) {
+		for _, p := range cToolchain {
+			out = append(out, need{p, from})
+		}
+		if withCXX {
+			out = append(out, need{"g++", from})
+		}
+	}
 	for _, e := range fp.Evidence {
 		at := fmt.Sprintf("%s:%d", relName(e.Member), e.Line)
 		switch e.Tool {
 		case ToolCompiler:
-			from := at + " checks for a " + e.Value + " compiler"
-			for _, p := range cToolchain {
-				out = append(out, need{p, from})
-			}
-			if e.Value == "C++" {
-				out = append(out, need{"g++", from})
-			}
+			toolchain(at+" checks for a "+e.Value+" compiler", e.Value == "C++")
 		case ToolBuildDeps:
 			from := at + " apt-get install"
 			if e.Value != "build-essential" {
@@ -332,13 +334,7 @@ func buildNeeds(fp *Fingerprint) []need {
 			if !cxx {
 				from += ", g++ unused: configure checks for no C++ compiler"
 			}
-			from += ")"
-			for _, p := range cToolchain {
-				out = append(out, need{p, from})
-			}
-			if cxx {
-				out = append(out, need{"g++", from})
-			}
+			toolchain(from+")", cxx)
 		case ToolScriptUses:
 			if p, ok := scriptPackages[e.Value]; ok {
 				out = append(out, need{p, at + " runs " + e.Value})
