@@ -260,7 +260,11 @@ func (f *inflater) bitsRead() int64 {
 	return (f.base+int64(f.ip))*8 - int64(f.nb) + int64(f.skip)
 }
 
-// Read implements io.Reader.
+// Read implements io.Reader: it returns the decoded bytes, io.EOF after
+// the final block, an error wrapping ErrCorrupt for invalid data and
+// io.ErrUnexpectedEOF when the input ends early (or the reader's own
+// error). It may return less than len(p) at a block's end, so that onBlock
+// runs before any later byte is decoded.
 func (f *inflater) Read(p []byte) (int, error) {
 	for f.rpos == f.wpos {
 		if f.err != nil {
