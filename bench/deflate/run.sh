@@ -8,7 +8,9 @@
 #      zdeflate.c, 64 KiB per deflate call) vs the Go emulation of zlib.
 #      Each pair is also checked to give identical bytes.
 #   2. 'verify-release compression' on the whole linux 6.1 tar stream
-#      compressed with gzip -9n, against 'gzip -dc' of the same file.
+#      compressed with gzip -9n, against 'gzip -dc' of the same file: with
+#      the default --jobs (every CPU proving segments), with --jobs 1 (one
+#      sequential run, the way it worked before segments) and --quick.
 #
 # Usage: bench/deflate/run.sh
 # Environment:
@@ -16,6 +18,7 @@
 #   SLICE_MB      size of the throughput input in MiB (default 256)
 #   LEVELS        levels to measure (default "1 6 9")
 #   REPS          runs per measurement, fastest kept (default 1)
+#   SECTIONS      "compress identify" (default both; one alone writes results.partial.md)
 #   BENCH_LOCK    lock file shared with the other benchmarks (default /tmp/verify-release-bench.lock)
 # Output: a Markdown report on stdout, also written to bench/deflate/results.md.
 # The load average is recorded with every figure: the machine may be shared.
@@ -32,7 +35,10 @@ cache=${BENCH_CACHE:-/var/cache/verify-release-bench}
 slice_mb=${SLICE_MB:-256}
 levels=${LEVELS:-1 6 9}
 reps=${REPS:-1}
+sections=${SECTIONS:-compress identify}
 results=$here/results.md
+# A run of some sections only does not replace the full report.
+[ "$sections" = "compress identify" ] || results=$here/results.partial.md
 
 log() { echo "== $*" >&2; }
 die() { echo "run.sh: error: $*" >&2; exit 2; }
@@ -93,6 +99,7 @@ echo "# pkg/deflate benchmark"
 echo
 echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(go version | cut -d' ' -f3), $(gzip --version | head -n1), zlib $(ZDEFLATE_VERSION=1 "$bin/zdeflate" "$libz" 0 0 0)"
 echo
+if [[ " $sections " == *" compress "* ]]; then
 echo "## Compression: $slice_mb MiB of the $base tar stream"
 echo
 echo "| compressor | level | C s (CPU s) | C MB/s | Go s (CPU s) | Go MB/s | Go/C wall | Go/C CPU | same bytes | load avg (before C, before Go) |"
@@ -109,6 +116,8 @@ for l in $levels; do
 	echo "| zlib (raw) | $l | $tc ($cc) | $(mbps "$size" "$tc") | $tg ($cg) | $(mbps "$size" "$tg") | $(echo "scale=2; $tg / $tc" | bc -l) | $(echo "scale=2; $cg / $cc" | bc -l) | $same | $l1; $l2 |"
 done
 echo
+fi
+if [[ " $sections " == *" identify "* ]]; then
 gsize=$(stat -c %s "$gzf")
 tsize=$(stat -c %s "$tarf")
 echo "## Identification: $base.tar.gz (gzip -9n, $((gsize >> 20)) MiB; $((tsize >> 20)) MiB uncompressed)"
@@ -123,11 +132,19 @@ l3=$(load)
 out=$tmp/idq.json
 read -r tq cq <<< "$(best "$bin/verify-release" compression --json --quick "$gzf")"
 madeq=$(grep -m1 '"command"' "$tmp/idq.json" | sed 's/.*"command": "\(.*\)".*/\1/')
+l4=$(load)
+out=$tmp/id1.json
+read -r t1 c1 <<< "$(best "$bin/verify-release" compression --json --jobs 1 "$gzf")"
+made1=$(grep -m1 '"command"' "$tmp/id1.json" | sed 's/.*"command": "\(.*\)".*/\1/')
+segs=$(grep -m1 '"segments"' "$tmp/id.json" | tr -dc 0-9)
 echo "| measurement | wall s | CPU s | load avg before |"
 echo "|---|---|---|---|"
 echo "| gzip -dc | $td | $cd | $l1 |"
-echo "| verify-release compression (36 candidates, answer: $made) | $ti | $ci | $l2 |"
+echo "| verify-release compression (36 candidates, $(nproc) jobs, ${segs:-no} segments, answer: $made) | $ti | $ci | $l2 |"
+echo "| verify-release compression --jobs 1 (one sequential run, answer: $made1) | $t1 | $c1 | $l4 |"
 echo "| verify-release compression --quick (first 32 MiB judged, answer: $madeq) | $tq | $cq | $l3 |"
 echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti / $td" | bc -l) | $(echo "scale=2; $ci / $cd" | bc -l) | |"
+echo "| ratio compression --jobs 1 / gzip -dc | $(echo "scale=2; $t1 / $td" | bc -l) | $(echo "scale=2; $c1 / $cd" | bc -l) | |"
 echo "| ratio compression --quick / gzip -dc | $(echo "scale=2; $tq / $td" | bc -l) | $(echo "scale=2; $cq / $cd" | bc -l) | |"
+fi
 } | tee "$results"

@@ -72,6 +72,14 @@ type gnuDeflater struct {
 	niceMatch      int
 	rsyncSum       uint64
 	rsyncChunkEnd  uint64
+
+	// base is the uncompressed offset of window[0]. A run with stop set
+	// ends at the block boundary at stopAt (resume.go): handoff then
+	// holds the state there.
+	base    int64
+	stop    bool
+	stopAt  int64
+	handoff *runState
 }
 
 // readBuf is gzip's file_read: it fills buf as far as the input allows.
@@ -194,6 +202,7 @@ func (d *gnuDeflater) fillWindow() {
 		copy(d.window[:gzWSize], d.window[gzWSize:2*gzWSize])
 		d.matchStart -= gzWSize
 		d.strstart -= gzWSize
+		d.base += gzWSize
 		if d.rsyncChunkEnd != noChunk {
 			d.rsyncChunkEnd -= gzWSize
 		}
@@ -377,6 +386,9 @@ func (d *gnuDeflater) deflateLazy() error {
 					return err
 				}
 				d.blockStart = d.strstart
+				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+					return d.stopped(true)
+				}
 			}
 		case matchAvailable:
 			flush = b2i(d.ctTally(0, int(d.window[d.strstart-1])))
@@ -389,6 +401,9 @@ func (d *gnuDeflater) deflateLazy() error {
 					return err
 				}
 				d.blockStart = d.strstart
+				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+					return d.stopped(false)
+				}
 			}
 			d.roll(d.strstart, 1)
 			d.strstart++
@@ -401,6 +416,9 @@ func (d *gnuDeflater) deflateLazy() error {
 					return err
 				}
 				d.blockStart = d.strstart
+				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+					return d.stopped(false)
+				}
 			}
 			matchAvailable = true
 			d.roll(d.strstart, 1)

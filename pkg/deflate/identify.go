@@ -1,7 +1,6 @@
 package deflate
 
 import (
-	"bufio"
 	"compress/flate"
 	"context"
 	"encoding/binary"
@@ -12,8 +11,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-
-	kflate "github.com/klauspost/compress/flate"
 )
 
 // Compressor names a family of known compressors.
@@ -95,6 +92,9 @@ type Match struct {
 	// HeaderDifferences lists the header fields that differ from what the
 	// compressor writes by itself (empty: the whole file is reproduced).
 	HeaderDifferences []string `json:"header_differences,omitempty"`
+	// Segments is how many segments of the file were re-created apart,
+	// on several cores, to prove it (0: in one run).
+	Segments int `json:"segments,omitempty"`
 }
 
 // Rejection says why a candidate does not reproduce the file.
@@ -144,6 +144,15 @@ type identifyOptions struct {
 	maxUncompressed int64
 	prefix          int64
 	candidates      []Candidate
+	workers         int
+	spacing         int64 // tests: the distance between resume points
+}
+
+// WithWorkers sets how many goroutines prove GNU gzip candidates (levels
+// 4-9) in segments of the file, besides the one decompressing it (default
+// runtime.GOMAXPROCS(0); 1: one sequential run per candidate).
+func WithWorkers(n int) IdentifyOption {
+	return func(o *identifyOptions) { o.workers = n }
 }
 
 // WithCandidates runs only cs (default: Candidates()).
@@ -197,24 +206,43 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 	}
 	lanes := make([]*lane, len(cands))
 	var wg sync.WaitGroup
+	var segLanes []*lane
 	for i, c := range cands {
 		l := newLane(ctx, c, published)
 		lanes[i] = l
+		if resumable(c) {
+			segLanes = append(segLanes, l)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(l.done)
 			l.run()
 		}()
+	}
+	workers := o.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var pv *prover
+	if workers > 1 && o.prefix <= 0 && len(segLanes) > 0 {
+		pv = newProver(ctx, published, size-int64(h.Len), workers, o.resumeSpacing(r, size, workers), segLanes)
 	}
 	defer func() {
 		for _, l := range lanes {
 			l.pw.CloseWithError(errStopped)
 		}
 		wg.Wait()
+		if pv != nil {
+			pv.cancel()
+			pv.stop()
+		}
 	}()
 
-	cr := &countingReader{r: bufio.NewReaderSize(io.NewSectionReader(r, int64(h.Len), size-int64(h.Len)), 256<<10)}
-	fr := kflate.NewReader(cr)
+	fr := newInflater(io.NewSectionReader(r, int64(h.Len), size-int64(h.Len)), 0, nil, 2*gzWSize+512)
+	if pv != nil {
+		fr.onBlock = pv.onBlock
+	}
 	crc := crc32.NewIEEE()
 	buf := make([]byte, 128<<10)
 	live := len(lanes)
@@ -261,12 +289,15 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 			if errors.Is(rerr, io.ErrUnexpectedEOF) {
 				return nil, fmt.Errorf("%w: deflate data ends early", ErrCorrupt)
 			}
+			if errors.Is(rerr, ErrCorrupt) {
+				return nil, rerr
+			}
 			return nil, fmt.Errorf("%w: %v", ErrCorrupt, rerr)
 		}
 	}
-	id.DeflateSize = cr.n
+	id.DeflateSize = (fr.bitsRead() + 7) / 8
 	var trailer [8]byte
-	end := int64(h.Len) + cr.n
+	end := int64(h.Len) + id.DeflateSize
 	if _, err := r.ReadAt(trailer[:], end); err != nil {
 		return nil, fmt.Errorf("%w: no gzip trailer after the deflate data", ErrCorrupt)
 	}
@@ -286,10 +317,34 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 		}
 	}
 	wg.Wait()
+	if pv != nil {
+		pv.finish()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	delegated := map[*lane]*segCand{}
+	if pv != nil {
+		for _, c := range pv.cands {
+			delegated[c.lane] = c
+		}
+	}
+	var again []Candidate
 	for _, l := range lanes {
+		if c := delegated[l]; c != nil {
+			m, rej, fallback, err := pv.verdict(c, id)
+			switch {
+			case err != nil:
+				return nil, err
+			case fallback:
+				again = append(again, c.c)
+			case m != nil:
+				id.Matches = append(id.Matches, *m)
+			default:
+				id.Rejected = append(id.Rejected, *rej)
+			}
+			continue
+		}
 		if l.err != nil && !errors.Is(l.err, errDiffers) && !errors.Is(l.err, errStopped) {
 			return nil, fmt.Errorf("deflate: running %s: %w", l.c, l.err)
 		}
@@ -307,6 +362,16 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 		default:
 			id.Matches = append(id.Matches, matchFor(l.c, id))
 		}
+	}
+	if len(again) > 0 {
+		// A segment boundary the model did not carry over: prove these
+		// candidates again in one run each.
+		seq, err := Identify(ctx, r, size, WithCandidates(again...), WithWorkers(1), WithMaxUncompressed(o.maxUncompressed))
+		if err != nil {
+			return nil, err
+		}
+		id.Matches = append(id.Matches, seq.Matches...)
+		id.Rejected = append(id.Rejected, seq.Rejected...)
 	}
 	// Whole-file matches first, keeping the candidate order otherwise.
 	sort.SliceStable(id.Matches, func(i, j int) bool {
@@ -381,6 +446,7 @@ var (
 type lane struct {
 	ctx     context.Context
 	c       Candidate
+	done    chan struct{} // closed when run returned
 	pr      *io.PipeReader
 	pw      *io.PipeWriter
 	cmp     *cmpWriter
@@ -396,7 +462,7 @@ type lane struct {
 
 func newLane(ctx context.Context, c Candidate, published io.ReaderAt) *lane {
 	pr, pw := io.Pipe()
-	l := &lane{ctx: ctx, c: c, pr: pr, pw: pw}
+	l := &lane{ctx: ctx, c: c, pr: pr, pw: pw, done: make(chan struct{})}
 	l.cmp = &cmpWriter{published: published, lane: l}
 	l.blocks = func() int { return -1 }
 	return l
@@ -509,23 +575,18 @@ func (c *cmpWriter) rejection(cand Candidate, id *Identification) Rejection {
 	return r
 }
 
-// countingReader counts the bytes the flate decoder consumes; it is an
-// io.ByteReader so the decoder reads no further than the deflate data.
-type countingReader struct {
-	r *bufio.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *countingReader) ReadByte() (byte, error) {
-	b, err := c.r.ReadByte()
-	if err == nil {
-		c.n++
+// resumeSpacing is the uncompressed distance between resume points: about
+// four segments per worker, by the size the trailer gives (modulo 2^32).
+func (o *identifyOptions) resumeSpacing(r io.ReaderAt, size int64, workers int) int64 {
+	if o.spacing > 0 {
+		return o.spacing
 	}
-	return b, err
+	hint := size * 4
+	var t [4]byte
+	if _, err := r.ReadAt(t[:], size-4); err == nil {
+		if isize := int64(binary.LittleEndian.Uint32(t[:])); isize > size {
+			hint = isize
+		}
+	}
+	return min(max(hint/int64(4*workers), minSpacing), maxSpacing)
 }

@@ -106,6 +106,9 @@ func (id *Identification) WriteText(w io.Writer) error {
 	}
 	if m := id.Best(); m != nil {
 		fmt.Fprintf(&b, "%s: %s%s: %s\n", made, m.Candidate, versions(m.Compressor), m.Command)
+		if m.Segments > 0 {
+			fmt.Fprintf(&b, "  every block re-created, in %d segments on several cores\n", m.Segments)
+		}
 		if len(m.HeaderDifferences) > 0 {
 			fmt.Fprintf(&b, "  the deflate data is reproduced; the header differs: %s\n", strings.Join(m.HeaderDifferences, "; "))
 		}

@@ -55,6 +55,12 @@ type zlibDeflater struct {
 	maxLazyMatch   int
 	goodMatch      int
 	niceMatch      int
+
+	// base, stop, stopAt and handoff are gnuDeflater's (resume.go).
+	base    int64
+	stop    bool
+	stopAt  int64
+	handoff *runState
 }
 
 // readBuf reads up to len(buf) bytes; a short read means the input ended.
@@ -109,6 +115,7 @@ func (d *zlibDeflater) fillWindow() {
 			d.matchStart -= zWSize
 			d.strstart -= zWSize
 			d.blockStart -= zWSize
+			d.base += zWSize
 			if d.insert > d.strstart {
 				d.insert = d.strstart
 			}
@@ -316,11 +323,17 @@ func (d *zlibDeflater) deflateSlow() error {
 				if err := d.flush(false); err != nil {
 					return err
 				}
+				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+					return d.stopped(true)
+				}
 			}
 		case d.matchAvailable:
 			if d.tallyLit(d.window[d.strstart-1]) {
 				if err := d.flush(false); err != nil {
 					return err
+				}
+				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+					return d.stopped(false)
 				}
 			}
 			d.strstart++
