@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gitlab.com/verify-release/verify-release/pkg/deflate"
 )
 
 const compressionUsage = `Usage:
-  verify-release compression [--json] [--quick] [--jobs N] FILE.gz
+  verify-release compression [--json] [--quick] [--jobs N] [--quiet] FILE.gz
 
 Name the compressor of a gzip file: decompress it once and run every known
 compressor on the data in step, dropping each at its first deflate block
@@ -25,7 +26,8 @@ compression at that level. GNU gzip levels 4-9 (what release tarballs
 mostly use) are proven on several cores: the file is cut at block
 boundaries every few MiB and each segment is re-created on its own, its
 end state checked against the next one's start; --jobs sets how many run
-at once (default: the number of CPUs).
+at once (default: the number of CPUs). Work that takes longer than five
+seconds reports its progress to stderr every five seconds (--quiet: not).
 
 With --quick the candidates only see the first 32 MiB of uncompressed data
 (the file is still decompressed to the end and its CRC checked): the
@@ -46,10 +48,26 @@ type compressionOptions struct {
 	JSON  bool
 	Quick bool
 	Jobs  int
+	Quiet bool
 }
 
 // quickPrefix is how much uncompressed data --quick judges.
 const quickPrefix = 32 << 20
+
+// progressEvery is how often (and after how long) compression reports.
+const progressEvery = 5 * time.Second
+
+// progressLine says how far an identification got, in MiB.
+func progressLine(p deflate.Progress) string {
+	s := fmt.Sprintf("%d MiB decompressed", p.Decompressed>>20)
+	if p.Total > 0 {
+		s = fmt.Sprintf("%d of %d MiB decompressed", p.Decompressed>>20, p.Total>>20)
+	}
+	if p.Proven > 0 {
+		s += fmt.Sprintf(", blocks of %d MiB re-created", p.Proven>>20)
+	}
+	return s
+}
 
 func init() {
 	register(command{name: "compression", summary: "name the compressor (gzip -N, git's zlib, Go) that made a .gz", run: runCompression})
@@ -60,7 +78,8 @@ func runCompression(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "compression", compressionUsage)
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON (schema verify-release/compression/v1)")
 	fs.BoolVar(&o.Quick, "quick", false, "judge the candidates on the first 32 MiB of uncompressed data only")
-	fs.IntVar(&o.Jobs, "jobs", 0, "`N` segments of a GNU gzip -4..-9 file re-created at once (default: the number of CPUs)")
+	fs.IntVar(&o.Jobs, "jobs", 0, "re-create `N` segments of a file at once (gzip and zlib levels 4-9; default: the number of CPUs)")
+	fs.BoolVar(&o.Quiet, "quiet", false, "do not report progress to stderr")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -72,6 +91,17 @@ func runCompression(ctx context.Context, c *cli, args []string) error {
 		return usagef("compression", "--jobs %d: want 1 or more (0: the number of CPUs)", o.Jobs)
 	}
 	opts := []deflate.IdentifyOption{deflate.WithWorkers(o.Jobs)}
+	if !o.Quiet {
+		// Calls come one at a time.
+		start := time.Now()
+		last := start
+		opts = append(opts, deflate.WithProgress(func(p deflate.Progress) {
+			if now := time.Now(); now.Sub(start) >= progressEvery && now.Sub(last) >= progressEvery {
+				last = now
+				fmt.Fprintf(c.Stderr, "verify-release: compression: %s: %s\n", pos[0], progressLine(p))
+			}
+		}))
+	}
 	if o.Quick {
 		opts = append(opts, deflate.WithPrefix(quickPrefix))
 	}

@@ -146,6 +146,25 @@ type identifyOptions struct {
 	candidates      []Candidate
 	workers         int
 	spacing         int64 // tests: the distance between resume points
+	progress        func(Progress)
+}
+
+// Progress is how far Identify has got.
+type Progress struct {
+	// Decompressed counts the uncompressed bytes decoded so far; Total is
+	// the size the gzip trailer gives (modulo 4 GiB: 0 when that is less
+	// than the file's size, so unknown).
+	Decompressed, Total int64
+	// Proven counts the uncompressed bytes whose blocks the workers have
+	// re-created and compared (candidates proven in segments only; the
+	// others keep pace with Decompressed).
+	Proven int64
+}
+
+// WithProgress calls f every 16 MiB decompressed and whenever a segment
+// is proven, one call at a time (from several goroutines).
+func WithProgress(f func(Progress)) IdentifyOption {
+	return func(o *identifyOptions) { o.progress = f }
 }
 
 // WithWorkers sets how many goroutines prove GNU gzip candidates (levels
@@ -228,6 +247,10 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 	if workers > 1 && o.prefix <= 0 && len(segLanes) > 0 {
 		pv = newProver(ctx, published, size-int64(h.Len), workers, o.resumeSpacing(r, size, workers), segLanes)
 	}
+	pr := newProgress(o.progress, sizeHint(r, size))
+	if pv != nil {
+		pv.progress = pr
+	}
 	defer func() {
 		for _, l := range lanes {
 			l.pw.CloseWithError(errStopped)
@@ -253,6 +276,9 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 		n, rerr := fr.Read(buf)
 		if n > 0 {
 			crc.Write(buf[:n])
+			if id.UncompressedSize>>24 != (id.UncompressedSize+int64(n))>>24 {
+				pr.decompressed(id.UncompressedSize + int64(n))
+			}
 			id.UncompressedSize += int64(n)
 			if o.maxUncompressed > 0 && id.UncompressedSize > o.maxUncompressed {
 				return nil, fmt.Errorf("%w: more than %d bytes uncompressed", ErrTooLarge, o.maxUncompressed)
@@ -581,12 +607,52 @@ func (o *identifyOptions) resumeSpacing(r io.ReaderAt, size int64, workers int) 
 	if o.spacing > 0 {
 		return o.spacing
 	}
-	hint := size * 4
+	hint := sizeHint(r, size)
+	if hint == 0 {
+		hint = size * 4
+	}
+	return min(max(hint/int64(4*workers), minSpacing), maxSpacing)
+}
+
+// sizeHint is the uncompressed size the last four bytes of a one-member
+// gzip file give, if it is more than the file's size (else 0).
+func sizeHint(r io.ReaderAt, size int64) int64 {
 	var t [4]byte
 	if _, err := r.ReadAt(t[:], size-4); err == nil {
 		if isize := int64(binary.LittleEndian.Uint32(t[:])); isize > size {
-			hint = isize
+			return isize
 		}
 	}
-	return min(max(hint/int64(4*workers), minSpacing), maxSpacing)
+	return 0
+}
+
+// progress serializes the calls of a WithProgress function.
+type progress struct {
+	mu sync.Mutex
+	f  func(Progress)
+	p  Progress
+}
+
+func newProgress(f func(Progress), total int64) *progress {
+	return &progress{f: f, p: Progress{Total: total}}
+}
+
+func (p *progress) decompressed(n int64) {
+	if p.f == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.p.Decompressed = n
+	p.f(p.p)
+}
+
+func (p *progress) proven(n int64) {
+	if p.f == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.p.Proven += n
+	p.f(p.p)
 }

@@ -63,8 +63,8 @@ type segResult struct {
 	// begin is the state a resumed run assumed, end the state at its stop.
 	begin, end runState
 	// startByte is the deflate-data offset the segment starts in,
-	// written the bytes it wrote.
-	startByte, written int64
+	// written the bytes it wrote; length is its uncompressed length.
+	startByte, written, length int64
 }
 
 // prover runs the segments of the resumable candidates.
@@ -77,6 +77,7 @@ type prover struct {
 	spacing   int64
 	first     int64
 	lanes     []*lane // the lanes of resumable candidates
+	progress  *progress
 
 	// Touched only by the decompressing goroutine (onBlock).
 	pending     *resumePoint
@@ -198,6 +199,9 @@ func (p *prover) work() {
 			continue
 		}
 		r := p.runSegment(j)
+		if r.err == nil {
+			p.progress.proven(r.length)
+		}
 		for r.err != nil {
 			at := j.cand.failedAt.Load()
 			if int64(j.k) >= at || j.cand.failedAt.CompareAndSwap(at, int64(j.k)) {
@@ -245,6 +249,12 @@ func (p *prover) runSegment(j segJob) *segResult {
 		}
 	}
 	r.written = cmp.n
+	if r.length = d.consumed(); j.to != nil {
+		r.length = j.to.pos
+		if j.from != nil {
+			r.length -= j.from.pos
+		}
+	}
 	handoff, nbits, blocks := d.ended()
 	r.block = blocks - 1
 	switch {
@@ -318,6 +328,8 @@ type segDeflater interface {
 	// ended gives the state a stopped run recorded, the bits it holds and
 	// how many blocks it wrote.
 	ended() (*runState, int, int)
+	// consumed counts the bytes the run read after its start.
+	consumed() int64
 }
 
 var (
@@ -327,6 +339,8 @@ var (
 
 func (d *gnuDeflater) ended() (*runState, int, int)  { return d.handoff, d.bw.nbits, d.blocks }
 func (d *zlibDeflater) ended() (*runState, int, int) { return d.handoff, d.bw.nbits, d.blocks }
+func (d *gnuDeflater) consumed() int64               { return d.bytesIn }
+func (d *zlibDeflater) consumed() int64              { return d.bytesIn }
 
 func (j segJob) stopAt() int64 {
 	if j.to == nil {

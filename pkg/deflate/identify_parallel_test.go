@@ -174,3 +174,27 @@ func TestIdentifyInSegmentsFallback(t *testing.T) {
 	require.Equal(t, Candidate{GNU, 9, false}, id.Best().Candidate)
 	require.Zero(t, id.Best().Segments)
 }
+
+// TestIdentifyProgress checks what WithProgress reports while a real
+// gzip -9 file is proven in segments: the trailer's size as the total,
+// decompression that only grows, and in the end every byte re-created.
+func TestIdentifyProgress(t *testing.T) {
+	data := textLike(17<<20, 71)
+	file := gzipOracles(t)[1].compress(t, data, "-9n")
+	var got []Progress
+	id := identifyWith(t, file, WithCandidates(Candidate{GNU, 9, false}), WithWorkers(2), withSpacing(256<<10),
+		WithProgress(func(p Progress) { got = append(got, p) }))
+	require.NotNil(t, id.Best())
+	require.GreaterOrEqual(t, id.Best().Segments, 4)
+	require.NotEmpty(t, got)
+	var dec, proven int64
+	for _, p := range got {
+		require.Equal(t, int64(len(data)), p.Total)
+		require.GreaterOrEqual(t, p.Decompressed, dec)
+		require.GreaterOrEqual(t, p.Proven, proven)
+		dec, proven = p.Decompressed, p.Proven
+	}
+	require.GreaterOrEqual(t, dec, int64(16<<20), "reported at 16 MiB")
+	require.LessOrEqual(t, dec, int64(len(data)))
+	require.Equal(t, int64(len(data)), proven, "every segment proven")
+}
