@@ -140,7 +140,7 @@ segs=$(grep -m1 '"segments"' "$tmp/id.json" | tr -dc 0-9)
 echo "| measurement | wall s | CPU s | load avg before |"
 echo "|---|---|---|---|"
 echo "| gzip -dc | $td | $cd | $l1 |"
-echo "| verify-release compression (36 candidates, $(nproc) jobs, ${segs:-no} segments, answer: $made) | $ti | $ci | $l2 |"
+echo "| verify-release compression (38 candidates, $(nproc) jobs, ${segs:-no} segments, answer: $made) | $ti | $ci | $l2 |"
 echo "| verify-release compression --jobs 1 (one sequential run, answer: $made1) | $t1 | $c1 | $l4 |"
 echo "| verify-release compression --quick (first 32 MiB judged, answer: $madeq) | $tq | $cq | $l3 |"
 echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti / $td" | bc -l) | $(echo "scale=2; $ci / $cd" | bc -l) | |"

@@ -15,8 +15,9 @@ Name the compressor of a gzip file: decompress it once and run every known
 compressor on the data in step, dropping each at its first deflate block
 that differs from the file. The known compressors are GNU gzip -1..-9 with
 and without --rsyncable (gzip 1.10-1.13 make the same bytes), zlib levels
-1-9 (git archive --format=tar.gz, git 2.38+; zlib 1.2.11-1.3.1) and the Go
-compress/gzip that built verify-release. The report gives the header
+1-9 (git archive --format=tar.gz, git 2.38+; zlib 1.2.11-1.3.1), zlib's
+level 0 as git archive -0 feeds it (zlib 1.2.11, and 1.2.12-1.3.1) and
+the Go compress/gzip that built verify-release. The report gives the header
 facts (MTIME, XFL, OS, FNAME), the first deflate block's header, the
 command that reproduces the file and why each other candidate was ruled
 out. Only the first gzip member is identified.

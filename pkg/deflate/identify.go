@@ -34,6 +34,9 @@ type Candidate struct {
 	Compressor Compressor `json:"compressor"`
 	Level      int        `json:"level"`
 	Rsyncable  bool       `json:"rsyncable,omitempty"`
+	// Zlib1211 is zlib 1.2.11's level 0, whose stored blocks are a byte
+	// shorter than later versions' (level 0 only).
+	Zlib1211 bool `json:"zlib_1_2_11,omitempty"`
 }
 
 func (c Candidate) String() string {
@@ -45,6 +48,9 @@ func (c Candidate) String() string {
 		}
 		return s
 	case Zlib:
+		if c.Level == 0 {
+			return fmt.Sprintf("zlib level 0 (stored, as git archive -0 feeds zlib %s)", c.zlibVersions())
+		}
 		return fmt.Sprintf("zlib level %d", c.Level)
 	case Go:
 		return fmt.Sprintf("Go %s compress/gzip level %d", runtime.Version(), c.Level)
@@ -52,9 +58,21 @@ func (c Candidate) String() string {
 	return string(c.Compressor)
 }
 
+// zlibVersions names the zlib releases that write c's bytes.
+func (c Candidate) zlibVersions() string {
+	switch {
+	case c.Level != 0:
+		return "1.2.11-1.3.1"
+	case c.Zlib1211:
+		return "1.2.11"
+	}
+	return "1.2.12-1.3.1"
+}
+
 // Candidates lists every known compressor, in the order matches are
 // reported: GNU gzip (default level first, then 9, 1..8; without then with
-// --rsyncable), zlib, Go.
+// --rsyncable), zlib (then its level 0 as git archive -0 feeds it, of
+// zlib 1.2.12+ and of 1.2.11), Go.
 func Candidates() []Candidate {
 	levels := []int{6, 9, 1, 2, 3, 4, 5, 7, 8}
 	var cs []Candidate
@@ -67,6 +85,7 @@ func Candidates() []Candidate {
 	for _, l := range levels {
 		cs = append(cs, Candidate{Compressor: Zlib, Level: l})
 	}
+	cs = append(cs, Candidate{Compressor: Zlib}, Candidate{Compressor: Zlib, Zlib1211: true})
 	for _, l := range levels {
 		cs = append(cs, Candidate{Compressor: Go, Level: l})
 	}
@@ -78,7 +97,7 @@ func (c Candidate) headerXFL() byte {
 	switch {
 	case c.Level == 9:
 		return 2
-	case c.Level == 1:
+	case c.Level == 1, c.Level == 0 && c.Compressor == Zlib:
 		return 4
 	}
 	return 0
@@ -519,6 +538,14 @@ func (l *lane) run() {
 		l.blocks = func() int { return d.blocks - 1 }
 		l.err = d.run()
 	case Zlib:
+		if l.c.Level == 0 {
+			// The model writes git's 10-byte header into zlib's output
+			// buffer (it steers where blocks end) and the trailer; the
+			// lane compares what lies between.
+			tw := &trimWriter{w: l.cmp, skip: 10, keep: 8}
+			l.err = gitStoredGzip(tw, in, zlibHeader(&options{}), l.c.Zlib1211)
+			break
+		}
 		d := &zlibDeflater{level: l.c.Level, in: in, out: l.cmp}
 		l.blocks = func() int { return d.blocks - 1 }
 		l.err = d.run()
@@ -535,6 +562,28 @@ func (l *lane) run() {
 		l.err = errStopped
 	}
 	l.pr.CloseWithError(l.err) // unblock the broadcaster
+}
+
+// trimWriter passes on what is written to it but the first skip bytes and
+// the last keep bytes.
+type trimWriter struct {
+	w          io.Writer
+	skip, keep int
+	held       []byte
+}
+
+func (t *trimWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	k := min(t.skip, len(p))
+	t.skip -= k
+	t.held = append(t.held, p[k:]...)
+	if out := len(t.held) - t.keep; out > 0 {
+		if _, err := t.w.Write(t.held[:out]); err != nil {
+			return 0, err
+		}
+		t.held = append(t.held[:0], t.held[out:]...)
+	}
+	return n, nil
 }
 
 // cmpWriter compares a candidate's output with the published deflate data.

@@ -73,7 +73,7 @@ func TestIdentifyInSegments(t *testing.T) {
 		for _, level := range []int{4, 5, 6, 7, 8, 9} {
 			for _, rsync := range []bool{false, true} {
 				g := gzips[(level+b2i(rsync))%len(gzips)]
-				want := Candidate{GNU, level, rsync}
+				want := Candidate{GNU, level, rsync, false}
 				t.Run(fmt.Sprintf("%s/gzip-%s/%s", in.name, g.version, want), func(t *testing.T) {
 					args := []string{"-n", fmt.Sprintf("-%d", level)}
 					if rsync {
@@ -83,7 +83,7 @@ func TestIdentifyInSegments(t *testing.T) {
 				})
 			}
 			z := zlibs[level%len(zlibs)]
-			want := Candidate{Zlib, level, false}
+			want := Candidate{Zlib, level, false, false}
 			t.Run(fmt.Sprintf("%s/zlib-%s/%s", in.name, z.version, want), func(t *testing.T) {
 				check(t, z.compressLikeGit(t, in.data, level), want)
 			})
@@ -146,7 +146,7 @@ func TestIdentifyInSegmentsLateDifference(t *testing.T) {
 	for _, j := range []int{1, len(blocks) / 2, len(blocks) - 2} {
 		t.Run(fmt.Sprintf("block-%d", j), func(t *testing.T) {
 			file := storedInstead(t, gz, data, j)
-			gnu9 := WithCandidates(Candidate{GNU, 9, false}, Candidate{GNU, 8, false})
+			gnu9 := WithCandidates(Candidate{GNU, 9, false, false}, Candidate{GNU, 8, false, false})
 			seq := identifyWith(t, file, gnu9, WithWorkers(1))
 			par := identifyWith(t, file, gnu9, WithWorkers(2), withSpacing(256<<10))
 			require.Empty(t, par.Matches)
@@ -168,10 +168,10 @@ func TestIdentifyInSegmentsFallback(t *testing.T) {
 	var resumed atomic.Int32
 	resumeHook = func(s *runState) { resumed.Add(1); s.lookahead++ }
 	defer func() { resumeHook = nil }()
-	id := identifyWith(t, file, WithWorkers(2), withSpacing(256<<10), WithCandidates(Candidate{GNU, 9, false}))
+	id := identifyWith(t, file, WithWorkers(2), withSpacing(256<<10), WithCandidates(Candidate{GNU, 9, false, false}))
 	require.Greater(t, resumed.Load(), int32(3), "runs resumed")
 	require.NotNil(t, id.Best(), "rejections: %+v", id.Rejected)
-	require.Equal(t, Candidate{GNU, 9, false}, id.Best().Candidate)
+	require.Equal(t, Candidate{GNU, 9, false, false}, id.Best().Candidate)
 	require.Zero(t, id.Best().Segments)
 }
 
@@ -182,7 +182,7 @@ func TestIdentifyProgress(t *testing.T) {
 	data := textLike(17<<20, 71)
 	file := gzipOracles(t)[1].compress(t, data, "-9n")
 	var got []Progress
-	id := identifyWith(t, file, WithCandidates(Candidate{GNU, 9, false}), WithWorkers(2), withSpacing(256<<10),
+	id := identifyWith(t, file, WithCandidates(Candidate{GNU, 9, false, false}), WithWorkers(2), withSpacing(256<<10),
 		WithProgress(func(p Progress) { got = append(got, p) }))
 	require.NotNil(t, id.Best())
 	require.GreaterOrEqual(t, id.Best().Segments, 4)

@@ -105,7 +105,7 @@ func (id *Identification) WriteText(w io.Writer) error {
 		made = fmt.Sprintf("made by (judged on the blocks of the first %d uncompressed bytes only)", id.CheckedUncompressed)
 	}
 	if m := id.Best(); m != nil {
-		fmt.Fprintf(&b, "%s: %s%s: %s\n", made, m.Candidate, versions(m.Compressor), m.Command)
+		fmt.Fprintf(&b, "%s: %s%s: %s\n", made, m.Candidate, versions(m.Candidate), m.Command)
 		if m.Segments > 0 {
 			fmt.Fprintf(&b, "  every block re-created, in %d segments on several cores\n", m.Segments)
 		}
@@ -130,12 +130,12 @@ func (id *Identification) WriteText(w io.Writer) error {
 	return err
 }
 
-func versions(c Compressor) string {
-	switch c {
-	case GNU:
+func versions(c Candidate) string {
+	switch {
+	case c.Compressor == GNU:
 		return " (gzip 1.10-1.13)"
-	case Zlib:
-		return " (zlib 1.2.11-1.3.1)"
+	case c.Compressor == Zlib && c.Level != 0:
+		return " (zlib " + c.zlibVersions() + ")"
 	}
 	return ""
 }

@@ -27,7 +27,8 @@ type Compression struct {
 // CompressorMatch is a compressor setting that reproduces the deflate data.
 type CompressorMatch struct {
 	// Compressor is "gnu-gzip", "zlib" (git archive's internal gzip) or
-	// "go"; Level 1-9.
+	// "go"; Level 1-9, or 0 for zlib's stored blocks as git archive -0
+	// writes them.
 	Compressor string `json:"compressor"`
 	Level      int    `json:"level"`
 	Rsyncable  bool   `json:"rsyncable,omitempty"`

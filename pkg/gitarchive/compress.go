@@ -33,14 +33,13 @@ const (
 var Compressors = []string{CompressNone, CompressGzipN, CompressGitInternal}
 
 // Levels returns the levels Identify tries for method, default first
-// (git-internal level 0, which Compress writes, is not among them: the
-// identification runs pkg/deflate's candidates, and level 0 is not one).
+// (git-internal's level 0, git archive -0, last).
 func Levels(method string) []int {
 	switch method {
 	case CompressGzipN:
 		return []int{6, 9, 1, 2, 3, 4, 5, 7, 8}
 	case CompressGitInternal:
-		return []int{6, 9, 1, 2, 3, 4, 5, 7, 8}
+		return []int{6, 9, 1, 2, 3, 4, 5, 7, 8, 0}
 	}
 	return []int{-1}
 }

@@ -228,8 +228,8 @@ func levelsForXFL(method string, xfl byte) []int {
 		want := byte(0)
 		if l == 9 {
 			want = 2
-		} else if l == 1 {
-			want = 4
+		} else if l <= 1 {
+			want = 4 // zlib writes 4 for level 0 too
 		}
 		if want == xfl {
 			out = append(out, l)
