@@ -20,7 +20,9 @@
 #   REPS          runs per measurement, fastest kept (default 1)
 #   SECTIONS      "compress identify" (default both; one alone writes results.partial.md)
 #   BENCH_LOCK    lock file shared with the other benchmarks (default /tmp/verify-release-bench.lock)
-# Output: a Markdown report on stdout, also written to bench/deflate/results.md.
+# Output: a Markdown report on stdout, also written to bench/deflate/results.md;
+# what follows the line "<!-- kept by run.sh -->" there (notes, fuzzing and
+# oracle runs recorded by hand) is kept.
 # The load average is recorded with every figure: the machine may be shared.
 set -euo pipefail
 
@@ -93,6 +95,10 @@ mbps() { echo "scale=1; $1 / 1048576 / $2" | bc -l; }
 size=$(stat -c %s "$slice")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+marker='<!-- kept by run.sh -->'
+kept=$tmp/kept.md
+: > "$kept"
+[ -f "$here/results.md" ] && sed -n "/^$marker\$/,\$p" "$here/results.md" > "$kept"
 [ -x /usr/bin/time ] || die "/usr/bin/time (Debian package time) is needed"
 {
 echo "# pkg/deflate benchmark"
@@ -147,4 +153,6 @@ echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti / $td" | bc -l) | $(
 echo "| ratio compression --jobs 1 / gzip -dc | $(echo "scale=2; $t1 / $td" | bc -l) | $(echo "scale=2; $c1 / $cd" | bc -l) | |"
 echo "| ratio compression --quick / gzip -dc | $(echo "scale=2; $tq / $td" | bc -l) | $(echo "scale=2; $cq / $cd" | bc -l) | |"
 fi
-} | tee "$results"
+if [ -s "$kept" ]; then echo; cat "$kept"; fi
+} | tee "$results.tmp"
+mv "$results.tmp" "$results"

@@ -180,8 +180,9 @@ type Progress struct {
 	Proven int64
 }
 
-// WithProgress calls f every 16 MiB decompressed and whenever a segment
-// is proven, one call at a time (from several goroutines).
+// WithProgress calls f every 16 MiB decompressed, at the end of the data
+// and whenever a segment is proven, one call at a time (from several
+// goroutines).
 func WithProgress(f func(Progress)) IdentifyOption {
 	return func(o *identifyOptions) { o.progress = f }
 }
@@ -328,6 +329,7 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 			}
 		}
 		if errors.Is(rerr, io.EOF) {
+			pr.decompressed(id.UncompressedSize)
 			break
 		}
 		if rerr != nil {
