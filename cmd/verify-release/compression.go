@@ -23,11 +23,10 @@ command that reproduces the file and why each other candidate was ruled
 out. Only the first gzip member is identified.
 
 Proving a file means re-creating every block of it, as long as one
-compression at that level. GNU gzip levels 4-9 (what release tarballs
-mostly use) are proven on several cores: the file is cut at block
-boundaries every few MiB and each segment is re-created on its own, its
-end state checked against the next one's start; --jobs sets how many run
-at once (default: the number of CPUs). Work that takes longer than five
+compression at that level. GNU gzip and zlib are proven on several cores:
+the file is cut at block boundaries every few MiB and each segment is
+re-created on its own, its end state checked against the next one's
+start; --jobs sets how many run at once (default: the number of CPUs). Work that takes longer than five
 seconds reports its progress to stderr every five seconds (--quiet: not).
 
 With --quick the candidates only see the first 32 MiB of uncompressed data
@@ -79,7 +78,7 @@ func runCompression(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "compression", compressionUsage)
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON (schema verify-release/compression/v1)")
 	fs.BoolVar(&o.Quick, "quick", false, "judge the candidates on the first 32 MiB of uncompressed data only")
-	fs.IntVar(&o.Jobs, "jobs", 0, "re-create `N` segments of a file at once (gzip and zlib levels 4-9; default: the number of CPUs)")
+	fs.IntVar(&o.Jobs, "jobs", 0, "re-create `N` segments of a file at once (GNU gzip and zlib; default: the number of CPUs)")
 	fs.BoolVar(&o.Quiet, "quiet", false, "do not report progress to stderr")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

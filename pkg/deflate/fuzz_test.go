@@ -64,7 +64,7 @@ func FuzzIdentifySegments(f *testing.F) {
 		if len(in) == 0 {
 			return
 		}
-		c := Candidate{Compressor: GNU, Level: 4 + int(in[0]%6), Rsyncable: in[0]&0x10 != 0}
+		c := Candidate{Compressor: GNU, Level: 1 + int(in[0]%9), Rsyncable: in[0]&0x10 != 0}
 		if in[0]&0x20 != 0 {
 			c = Candidate{Compressor: Zlib, Level: c.Level}
 		}

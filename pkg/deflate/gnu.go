@@ -333,6 +333,9 @@ func (d *gnuDeflater) deflateFast() error {
 				return err
 			}
 			d.blockStart = d.strstart
+			if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+				return d.stopped(true)
+			}
 		}
 		for d.lookahead < minLookahead && !d.eofile {
 			d.fillWindow()

@@ -187,8 +187,8 @@ func WithProgress(f func(Progress)) IdentifyOption {
 	return func(o *identifyOptions) { o.progress = f }
 }
 
-// WithWorkers sets how many goroutines prove GNU gzip candidates (levels
-// 4-9) in segments of the file, besides the one decompressing it (default
+// WithWorkers sets how many goroutines prove GNU gzip and zlib candidates
+// in segments of the file, besides the one decompressing it (default
 // runtime.GOMAXPROCS(0); 1: one sequential run per candidate).
 func WithWorkers(n int) IdentifyOption {
 	return func(o *identifyOptions) { o.workers = n }
@@ -285,6 +285,15 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 	fr := newInflater(io.NewSectionReader(r, int64(h.Len), size-int64(h.Len)), 0, nil, 2*gzWSize+512)
 	if pv != nil {
 		fr.onBlock = pv.onBlock
+		for _, l := range segLanes {
+			if l.c.Level <= 3 {
+				// deflate_fast does not insert the inside of a match
+				// longer than max_lazy (4, 5, 6 at levels 1-3).
+				fr.recordMatches(5)
+				pv.inf = fr
+				break
+			}
+		}
 	}
 	crc := crc32.NewIEEE()
 	buf := make([]byte, 128<<10)

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 )
 
-// This file proves GNU gzip and zlib candidates (levels 4-9) on several
+// This file proves GNU gzip and zlib candidates (levels 1-9) on several
 // cores: the
 // decompression that Identify does anyway notes resume points (block
 // boundaries after a match, resume.go) every few MiB, and workers
@@ -78,6 +78,9 @@ type prover struct {
 	first     int64
 	lanes     []*lane // the lanes of resumable candidates
 	progress  *progress
+	// inf is the main decompression, when it records the long matches
+	// that levels 1-3 need (recordMatches).
+	inf *inflater
 
 	// Touched only by the decompressing goroutine (onBlock).
 	pending     *resumePoint
@@ -130,6 +133,9 @@ func (p *prover) onBlock(b blockInfo, history []byte) error {
 		b.End >= 2*gzWSize && len(p.points) < maxResumePoints && len(history) >= 2*gzWSize {
 		p.pending = &resumePoint{pos: b.End, lastMatch: b.LastMatch,
 			history: append([]byte(nil), history[len(history)-2*gzWSize:]...)}
+		if p.inf != nil {
+			p.pending.spans, p.pending.spansOK = p.inf.longMatches(b.End - gzWSize - maxMatch)
+		}
 		p.needBits = true
 	}
 	return nil

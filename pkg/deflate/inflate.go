@@ -59,6 +59,12 @@ type inflater struct {
 	nblocks        int
 	cur            blockInfo
 
+	// recMin, when set by recordMatches, is the shortest match recorded
+	// into rec, a ring of the latest ones (recN written so far).
+	recMin int
+	rec    []matchSpan
+	recN   int
+
 	// onBlock, if set before the first Read, is called once per block when
 	// its end-of-block code has been decoded, before any later byte is
 	// returned or decoded. history is the last min(hist, output incl. the
@@ -251,7 +257,47 @@ func newInflater(r io.Reader, skipBits int, dict []byte, hist int) *inflater {
 	f.rpos = f.wpos
 	f.pos0 = -int64(f.wpos)
 	f.state = stHeader
+	f.recMin = maxMatch + 1
 	return f
+}
+
+// matchSpan is a match in the output: length bytes from pos.
+type matchSpan struct {
+	pos    int64
+	length int
+}
+
+// recRing holds the matches of at least 5 bytes that can end in 32 KiB
+// and a match's length of output, with room to spare.
+const recRing = 1 << 13
+
+// recordMatches makes the inflater remember its latest matches of at least
+// min (>= 5) bytes, for longMatches.
+func (f *inflater) recordMatches(min int) {
+	f.recMin = max(min, 5)
+	f.rec = make([]matchSpan, recRing)
+}
+
+// longMatches returns the recorded matches that end after from, oldest
+// first; ok is false if some may have been dropped from the ring.
+func (f *inflater) longMatches(from int64) (spans []matchSpan, ok bool) {
+	n := min(f.recN, recRing)
+	i := f.recN - n
+	for i < f.recN && f.rec[i%recRing].pos+int64(f.rec[i%recRing].length) <= from {
+		i++
+	}
+	if i == f.recN-n && f.recN > recRing {
+		return nil, false // the oldest kept one still ends after from
+	}
+	for ; i < f.recN; i++ {
+		spans = append(spans, f.rec[i%recRing])
+	}
+	return spans, true
+}
+
+func (f *inflater) record(wpos, length int) {
+	f.rec[f.recN%recRing] = matchSpan{pos: f.pos0 + int64(wpos), length: length}
+	f.recN++
 }
 
 // bitsRead is the number of bits consumed so far, counted from bit 0 of
@@ -632,6 +678,9 @@ func (f *inflater) huff() (bool, error) {
 				err = infCorrupt("invalid distance too far back")
 				break
 			}
+			if length >= f.recMin {
+				f.record(wpos, length)
+			}
 			end := wpos + length
 			src := wpos - dist
 			if dist >= length {
@@ -694,6 +743,9 @@ func (f *inflater) slowOne() (bool, error) {
 	}
 	if dist > f.wpos {
 		return false, infCorrupt("invalid distance too far back")
+	}
+	if length >= f.recMin {
+		f.record(f.wpos, length)
 	}
 	for i := range length {
 		f.out[f.wpos+i] = f.out[f.wpos+i-dist]

@@ -5,10 +5,11 @@ import (
 	"fmt"
 )
 
-// This file starts the lazy deflate of GNU gzip (levels 4-9, with or
-// without --rsyncable) and of zlib (deflate_slow, levels 4-9) in the
-// middle of a stream, so that the blocks of a large file can be
-// re-created on several cores at once.
+// This file starts the deflate of GNU gzip (with or without --rsyncable)
+// and of zlib, levels 1-9, in the middle of a stream, so that the blocks
+// of a large file can be re-created on several cores at once. The lazy
+// loop (levels 4-9) is described first; deflate_fast (levels 1-3) is the
+// same but for two points at the end.
 //
 // A run can start right after a block whose last symbol is a match: both
 // flush such a block from their match branch, where match_available is 0
@@ -32,6 +33,13 @@ import (
 //     very block);
 //   - trees.c's compressed_len, which --rsyncable reads modulo 8, is the
 //     bit offset of the next block modulo 8.
+//
+// deflate_fast has no lazy state at any token boundary, but does not
+// insert the positions inside a match longer than max_lazy (4, 5, 6), so
+// the chains follow from the data and those matches: the main
+// decompression records its matches of 5 bytes or more (recordMatches)
+// and a resume point keeps the ones of its last 32 KiB. Its iteration
+// before the last ended where the match began.
 //
 // A run stopped at the next such boundary records the same state
 // (runState), and the two are compared: equal states at every boundary
@@ -62,6 +70,10 @@ type resumePoint struct {
 	// history is the data before pos: its last min(pos, 2*32 KiB) bytes
 	// at least.
 	history []byte
+	// spans are the matches of 5 bytes or more that end in the 32 KiB
+	// before pos (deflate_fast needs them), if spansOK.
+	spans   []matchSpan
+	spansOK bool
 }
 
 // runState is the state of a lazy-deflate run at a block boundary, before
@@ -94,17 +106,50 @@ func (s runState) String() string {
 
 // resumable says whether a candidate can be run in segments.
 func resumable(c Candidate) bool {
-	return (c.Compressor == GNU || c.Compressor == Zlib) && c.Level >= 4 && c.Level <= 9
+	return (c.Compressor == GNU || c.Compressor == Zlib) && c.Level >= 1 && c.Level <= 9
 }
 
-// windowAt is where a lazy-deflate window starts (its base, a multiple of
-// 32 KiB) when the run reaches rp: the iteration before the match's ended
-// at its start + 1, and every threshold (m+2)*32K - MIN_LOOKAHEAD it
-// passed slid the window.
-func windowAt(rp *resumePoint) int64 {
-	ePrev := rp.pos - int64(rp.lastMatch) + 1
+// windowAt is where the window starts (its base, a multiple of 32 KiB)
+// when a run reaches rp: every threshold (m+2)*32K - MIN_LOOKAHEAD that
+// the iteration before the last one ended past slid the window. That
+// iteration ended where the match began (deflate_fast, lazy false) or one
+// byte after (the lazy loop, which looked one position ahead).
+func windowAt(rp *resumePoint, lazy bool) int64 {
+	ePrev := rp.pos - int64(rp.lastMatch)
+	if lazy {
+		ePrev++
+	}
 	x := ePrev + minLookahead
 	return max(0, (x+gzWSize-1)/gzWSize-2) * gzWSize
+}
+
+// chainsAt fills head and prev as a run has when it reaches strstart in
+// window: with the positions r0..strstart-1 it inserted, under gzip's and
+// zlib's hash (15 bits, a shift of 5: the last three bytes). The lazy
+// loop inserts every position; deflate_fast (maxInsert > 0) skips those
+// inside a match longer than maxInsert, as spans (at base + window index)
+// tell. It returns ins_h for the next insertion.
+func chainsAt(window []byte, head, prev []uint16, r0, strstart int, base int64, spans []matchSpan, maxInsert int) uint32 {
+	clear(head)
+	clear(prev)
+	hash := func(r int) uint32 {
+		return (uint32(window[r])<<10 ^ uint32(window[r+1])<<5 ^ uint32(window[r+2])) & gzHashMask
+	}
+	for r := r0; r < strstart; r++ {
+		if maxInsert > 0 {
+			at := base + int64(r)
+			for len(spans) > 0 && spans[0].pos+int64(spans[0].length) <= at {
+				spans = spans[1:]
+			}
+			if len(spans) > 0 && spans[0].length > maxInsert && spans[0].pos < at {
+				continue
+			}
+		}
+		h := hash(r)
+		prev[r&gzWMask] = head[h]
+		head[h] = uint16(r)
+	}
+	return (uint32(window[strstart])<<5 ^ uint32(window[strstart+1])) & gzHashMask
 }
 
 // loadWindow fills window (64 KiB) for a run resumed at rp from base: the
@@ -175,7 +220,8 @@ func (d *gnuDeflater) resume(rp *resumePoint) (runState, error) {
 	c := configurationTable[d.level]
 	d.maxLazyMatch, d.goodMatch, d.niceMatch, d.maxChainLength = c.maxLazy, c.goodLength, c.niceLength, c.maxChain
 	d.windowSize = 2 * gzWSize
-	d.base = windowAt(rp)
+	fast := d.level <= 3
+	d.base = windowAt(rp, !fast)
 	var err error
 	if d.strstart, err = loadWindow(rp, d.base, d.window[:], d.readBuf); err != nil {
 		return runState{}, err
@@ -185,17 +231,14 @@ func (d *gnuDeflater) resume(rp *resumePoint) (runState, error) {
 	d.eofile = false
 	d.prevLength = minMatch - 1
 	d.matchStart = 0
-
-	// Every position of the last 32 KiB in the hash chains.
-	clear(d.head[:])
-	clear(d.prev[:])
-	r0 := max(0, d.strstart-gzWSize)
-	d.insH = 0
-	d.updateHash(d.window[r0])
-	d.updateHash(d.window[r0+1])
-	for r := r0; r < d.strstart; r++ {
-		d.insertString(r)
+	maxInsert := 0
+	if fast {
+		if !rp.spansOK {
+			return runState{}, fmt.Errorf("%w: the matches before offset %d are not known", errNoResume, rp.pos)
+		}
+		maxInsert = d.maxLazyMatch
 	}
+	d.insH = chainsAt(d.window[:], d.head[:], d.prev[:], max(0, d.strstart-gzWSize), d.strstart, d.base, rp.spans, maxInsert)
 
 	d.rsyncChunkEnd = noChunk
 	d.rsyncSum = 0
@@ -221,7 +264,12 @@ func (d *gnuDeflater) runFrom() error {
 	for d.lookahead < minLookahead && !d.eofile {
 		d.fillWindow()
 	}
-	err := d.deflateLazy()
+	var err error
+	if d.level <= 3 {
+		err = d.deflateFast()
+	} else {
+		err = d.deflateLazy()
+	}
 	if d.readErr != nil {
 		return d.readErr
 	}
@@ -245,7 +293,8 @@ func (d *zlibDeflater) resume(rp *resumePoint) (runState, error) {
 	}
 	d.trees.init(zLitBufsize)
 	d.lmInit()
-	d.base = windowAt(rp)
+	fast := d.level <= 3
+	d.base = windowAt(rp, !fast)
 	var err error
 	if d.strstart, err = loadWindow(rp, d.base, d.window[:], d.readBuf); err != nil {
 		return runState{}, err
@@ -256,13 +305,15 @@ func (d *zlibDeflater) resume(rp *resumePoint) (runState, error) {
 	d.matchAvailable = false
 	d.matchStart, d.prevMatch, d.insert = 0, 0, 0
 
-	clear(d.head[:])
-	clear(d.prev[:])
-	r0 := max(0, d.strstart-zWSize)
-	d.insH = d.updateHash(uint32(d.window[r0]), d.window[r0+1])
-	for r := r0; r < d.strstart; r++ {
-		d.insertString(r)
+	maxInsert := 0
+	if fast {
+		if !rp.spansOK {
+			return runState{}, fmt.Errorf("%w: the matches before offset %d are not known", errNoResume, rp.pos)
+		}
+		maxInsert = d.maxLazyMatch
+		d.matchLength = 0
 	}
+	d.insH = chainsAt(d.window[:], d.head[:], d.prev[:], max(0, d.strstart-zWSize), d.strstart, d.base, rp.spans, maxInsert)
 	preload(&d.bw, rp)
 	d.blocks = rp.block
 	s := d.state()
@@ -275,7 +326,12 @@ func (d *zlibDeflater) resume(rp *resumePoint) (runState, error) {
 
 // runFrom is run for a resumed deflater.
 func (d *zlibDeflater) runFrom() error {
-	err := d.deflateSlow()
+	var err error
+	if d.level <= 3 {
+		err = d.deflateFast()
+	} else {
+		err = d.deflateSlow()
+	}
 	if d.readErr != nil {
 		return d.readErr
 	}

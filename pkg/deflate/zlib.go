@@ -275,6 +275,9 @@ func (d *zlibDeflater) deflateFast() error {
 			if err := d.flush(false); err != nil {
 				return err
 			}
+			if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+				return d.stopped(true)
+			}
 		}
 	}
 	return d.flush(true)
