@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -159,6 +160,10 @@ func (p *prover) confirm(rp *resumePoint) {
 			c := &segCand{c: l.c, lane: l, results: map[int]*segResult{}}
 			c.failedAt.Store(math.MaxInt64)
 			p.cands = append(p.cands, c)
+		}
+		if p.inf != nil && !slices.ContainsFunc(p.cands, func(c *segCand) bool { return c.c.Level <= 3 }) {
+			p.inf.recordMatches(0) // no deflate_fast candidate left
+			p.inf = nil
 		}
 		p.jobs = make(chan segJob, len(p.cands)*(maxResumePoints+1)+1)
 		for range p.workers {

@@ -272,8 +272,12 @@ type matchSpan struct {
 const recRing = 1 << 13
 
 // recordMatches makes the inflater remember its latest matches of at least
-// min (>= 5) bytes, for longMatches.
+// min (>= 5) bytes, for longMatches; 0 stops it.
 func (f *inflater) recordMatches(min int) {
+	if min == 0 {
+		f.recMin, f.rec, f.recN = maxMatch+1, nil, 0
+		return
+	}
 	f.recMin = max(min, 5)
 	f.rec = make([]matchSpan, recRing)
 }

@@ -480,3 +480,44 @@ func BenchmarkInflate(b *testing.B) {
 func BenchmarkInflateKlauspost(b *testing.B) {
 	infBenchRun(b, func(raw []byte) io.Reader { return kflate.NewReader(bytes.NewReader(raw)) })
 }
+
+// TestInflateRecordsMatches has the real gzip -1 compress mixed data and
+// checks the matches the inflater records: in order, apart, at least the
+// minimum long, each a copy of bytes that occur in the 32 KiB before it,
+// and longMatches gives the ones ending after an offset (or says it
+// dropped some).
+func TestInflateRecordsMatches(t *testing.T) {
+	data := append(append(textLike(200000, 91), randomBytes(20000, 92)...), textLike(100000, 93)...)
+	raw := gzipRaw(t, data, 1)
+	f := newInflater(bytes.NewReader(raw), 0, nil, 0)
+	f.recordMatches(5)
+	var at []int64
+	var got [][]matchSpan
+	f.onBlock = func(b blockInfo, _ []byte) error {
+		spans, ok := f.longMatches(b.End - 40000)
+		require.True(t, ok, "block %d", b.Index)
+		at = append(at, b.End-40000)
+		got = append(got, spans)
+		return nil
+	}
+	out, err := io.ReadAll(f)
+	require.NoError(t, err)
+	require.Equal(t, data, out)
+	require.NotEmpty(t, got)
+	n := 0
+	for i, spans := range got {
+		for j, s := range spans {
+			require.GreaterOrEqual(t, s.length, 5)
+			require.Greater(t, s.pos+int64(s.length), at[i], "ends after the offset asked for")
+			if j > 0 {
+				require.LessOrEqual(t, spans[j-1].pos+int64(spans[j-1].length), s.pos, "in order, apart")
+			}
+			src := data[max(0, s.pos-32768) : s.pos+int64(s.length)-1]
+			require.GreaterOrEqual(t, bytes.Index(src, data[s.pos:s.pos+int64(s.length)]), 0, "a copy of earlier bytes at %d", s.pos)
+			n++
+		}
+	}
+	require.Greater(t, n, 1000)
+	_, ok := f.longMatches(0)
+	require.False(t, ok, "the ring no longer holds the first matches")
+}
