@@ -18,18 +18,26 @@ var longUnits = []struct {
 // duration (90m, 8760h, 1h30m) or a whole number of days, weeks or years
 // (30d, 2w, 1y).
 func parseDuration(s string) (time.Duration, error) {
+	bad := fmt.Errorf("invalid duration %q (want e.g. 30d, 2w, 1y, 36h or 90m)", s)
+	notPositive := fmt.Errorf("invalid duration %q: it must be more than zero", s)
 	for _, u := range longUnits {
 		if n, ok := strings.CutSuffix(s, u.suffix); ok {
 			v, err := strconv.ParseInt(n, 10, 64)
-			if err != nil || v <= 0 || v > int64(1<<62)/int64(u.unit) {
-				return 0, fmt.Errorf("invalid duration %q (want e.g. 30d, 2w, 1y, 36h or 90m)", s)
+			switch {
+			case err != nil || v > int64(1<<62)/int64(u.unit):
+				return 0, bad
+			case v <= 0:
+				return 0, notPositive
 			}
 			return time.Duration(v) * u.unit, nil
 		}
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid duration %q (want e.g. 30d, 2w, 1y, 36h or 90m)", s)
+	switch {
+	case err != nil:
+		return 0, bad
+	case d <= 0:
+		return 0, notPositive
 	}
 	return d, nil
 }

@@ -88,8 +88,12 @@ func TestParseDuration(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"", "0d", "-1y", "xd", "1x", "1.5d", "99999999999999y"} {
+	for _, bad := range []string{"", "xd", "1x", "1.5d", "99999999999999y"} {
 		_, err := parseDuration(bad)
-		assert.Error(t, err, bad)
+		assert.ErrorContains(t, err, "want e.g. 30d", bad)
+	}
+	for _, zero := range []string{"0d", "-1y", "0s", "-5m"} {
+		_, err := parseDuration(zero)
+		assert.ErrorContains(t, err, "must be more than zero", zero)
 	}
 }
