@@ -56,11 +56,11 @@ type attestationOptions struct {
 func runAttestation(ctx context.Context, c *cli, args []string) error {
 	var o attestationOptions
 	fs := newFlagSet(c, "attestation", attestationUsage)
-	fs.StringVar(&o.key, "key", "", "verify: public key file; sign: secret key file")
-	fs.StringVar(&o.sig, "signature", "", "verify: signature file (default STATEMENT.asc)")
+	fs.StringVar(&o.key, "key", "", "verify: public key `FILE`; sign: secret key FILE")
+	fs.StringVar(&o.sig, "signature", "", "verify: signature `FILE` (default STATEMENT.asc)")
 	fs.StringVar(&o.out, "o", "", "sign: write the signature to `SIG` (default STATEMENT.asc)")
-	fs.Var(&o.subjects, "subject", "verify: check this file against the statement's subjects (repeatable)")
-	fs.Var(&o.fingerprints, "fingerprint", "verify: accept only this full key fingerprint (repeatable)")
+	fs.Var(&o.subjects, "subject", "verify: check `FILE` against the statement's subjects (repeatable)")
+	fs.Var(&o.fingerprints, "fingerprint", "verify: accept only the full key fingerprint `FPR` (repeatable)")
 	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "verify: accept a signature by a key that had expired when it signed")
 	fs.BoolVar(&o.asJSON, "json", false, "verify: print the result as JSON")
 	o.pass.register(fs)

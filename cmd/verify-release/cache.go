@@ -31,7 +31,7 @@ Examples:
 
 func runCache(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "cache", cacheUsage)
-	dir := fs.String("cache-dir", "", "cache directory (default $XDG_CACHE_HOME/verify-release)")
+	dir := fs.String("cache-dir", "", "cache `DIR` (default $XDG_CACHE_HOME/verify-release)")
 	older := new(time.Duration)
 	*older = 30 * 24 * time.Hour
 	fs.Var(durationFlag{older}, "older-than", "prune: remove entries not modified for `DURATION` (e.g. 30d, 2w, 36h)")

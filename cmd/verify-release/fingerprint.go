@@ -65,7 +65,7 @@ func runFingerprint(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "fingerprint", fingerprintUsage)
 	fs.BoolVar(&o.JSON, "json", false, "print JSON (docs/fingerprint.md)")
 	fs.BoolVar(&o.Offline, "offline", false, "rank against the shipped table only; do not read the Debian mirror")
-	fs.StringVar(&o.Suites, "suites", strings.Join(fingerprint.DebianSuites, ","), "Debian suites to read from the mirror, comma-separated")
+	fs.StringVar(&o.Suites, "suites", strings.Join(fingerprint.DebianSuites, ","), "the Debian `SUITES` to read from the mirror, comma-separated")
 	fs.StringVar(&o.Mirror, "mirror", "", "Debian mirror `URL` (default $"+debian.MirrorEnv("debian")+" or "+debian.Debian.Mirror+")")
 	fs.IntVar(&o.Top, "top", 3, "show the best `N` environments in the text output (0: all)")
 	fs.BoolVar(&o.NoIdentify, "no-identify", false, "do not identify the exact compressor of a gzip file")

@@ -94,8 +94,8 @@ type keyOptions struct {
 func runKey(ctx context.Context, c *cli, args []string) error {
 	var o keyOptions
 	fs := newFlagSet(c, "key", keyUsage)
-	fs.StringVar(&o.name, "name", "", "user ID name")
-	fs.StringVar(&o.email, "email", "", "user ID email")
+	fs.StringVar(&o.name, "name", "", "user ID `NAME`")
+	fs.StringVar(&o.email, "email", "", "user ID `EMAIL`")
 	fs.StringVar(&o.out, "o", "", "write the secret key to `KEYFILE` and the public key to KEYFILE.pub")
 	fs.StringVar(&o.expire, "expire", "", "key lifetime `DURATION`, e.g. 365d, 2y, 8760h (default: never expires)")
 	o.pass.register(fs)

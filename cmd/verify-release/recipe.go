@@ -91,7 +91,7 @@ func runRecipe(ctx context.Context, c *cli, args []string) error {
 		return runRecipeNew(ctx, c, args[1:])
 	}
 	fs := newFlagSet(c, "recipe", recipeUsage)
-	dir := fs.String("recipes", "", "recipes directory (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
+	dir := fs.String("recipes", "", "recipes `DIR` (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
 	asJSON := fs.Bool("json", false, "show: print JSON instead of TOML")
 	localGit := fs.Bool("allow-local-git", false, "accept recipes whose git URL is a local path")
 	pos, err := parseFlags(fs, args)
@@ -208,7 +208,7 @@ Examples:
 
 func runList(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "list", listUsage)
-	dir := fs.String("recipes", "", "recipes directory (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
+	dir := fs.String("recipes", "", "recipes `DIR` (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

@@ -99,12 +99,12 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
-	fs.StringVar(&o.recipes, "recipes", "", "recipes directory (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
-	fs.StringVar(&o.repo, "repo", "", "use this local clone or mirror instead of fetching the recipe's git URL")
+	fs.StringVar(&o.recipes, "recipes", "", "recipes `DIR` (default $VERIFY_RELEASE_RECIPES, ./recipes, or the built-in ones)")
+	fs.StringVar(&o.repo, "repo", "", "use the local clone or mirror `DIR` instead of fetching the recipe's git URL")
 	fs.StringVar(&o.out, "out", "", "keep artifacts, report.json, diffs and logs under `DIR`/NAME/VERSION/")
 	fs.StringVar(&o.published, "published", "", "look for published copies and signatures in `DIR` before fetching them")
-	fs.StringVar(&o.cacheDir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/verify-release)")
-	fs.StringVar(&o.mirror, "mirror", "", "distribution mirror URL for archive environments (default: the distribution's, or $VERIFY_RELEASE_DEBIAN_MIRROR)")
+	fs.StringVar(&o.cacheDir, "cache-dir", "", "cache `DIR` (default $XDG_CACHE_HOME/verify-release)")
+	fs.StringVar(&o.mirror, "mirror", "", "distribution mirror `URL` for archive environments (default: the distribution's, or $VERIFY_RELEASE_DEBIAN_MIRROR)")
 	fs.BoolVar(&o.asJSON, "json", false, "print report.json to stdout instead of the text summary")
 	fs.StringVar(&o.reportFile, "report", "", "also write report.json to `FILE`")
 	fs.BoolVar(&o.quiet, "quiet", false, "do not stream build logs and progress to stderr")
@@ -112,7 +112,7 @@ func (o *runOptions) register(c *cli, fs *flag.FlagSet) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 for an EQUIVALENT result too (differences accepted by the recipe or by the metadata policy)")
 	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "accept a good upstream signature from a key that had expired when it signed")
 	fs.BoolVar(&o.localGit, "allow-local-git", false, "accept a recipe whose git URL is a local path")
-	fs.Var(&o.artifacts, "artifact", "only re-create this artifact (repeatable), e.g. src or dist")
+	fs.Var(&o.artifacts, "artifact", "only re-create the artifact `NAME` (repeatable), e.g. src or dist")
 	fs.Var(&o.inputs, "input", "give the [[inputs]] entry NAME as `NAME=PATH` on this machine instead of fetching it: a git input's local clone or mirror (holding the pinned commit), a url input's file (with the pinned sha256); repeatable")
 	fs.StringVar(&o.junit, "junit", "", "also write a JUnit XML report (one test case per artifact) to `FILE`")
 	fs.StringVar(&o.env, "env", "", "re-create in the recipe environment `NAME` ([[envs]]), or in every one of them with \"all\" (default: the first that can be built on this machine)")
@@ -124,7 +124,7 @@ func runRun(ctx context.Context, c *cli, args []string) error {
 	var o runOptions
 	fs := newFlagSet(c, "run", runUsage)
 	o.register(c, fs)
-	fs.StringVar(&o.backend, "backend", "docker", "where build steps run: docker or host")
+	fs.StringVar(&o.backend, "backend", "docker", "run build steps on `BACKEND`: docker or host")
 	fs.BoolVar(&o.keep, "keep", false, "keep containers and work directories for debugging")
 	fs.BoolVar(&o.requirePinned, "require-pinned", c.Getenv("CI") == "true", "refuse an image without a digest (default true when CI=true)")
 	fs.BoolVar(&o.allowUnpinned, "allow-unpinned", false, "resolve an unresolved image digest at run time (recorded in the report, with a warning)")

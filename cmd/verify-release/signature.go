@@ -54,8 +54,8 @@ type signatureOptions struct {
 func runSignature(ctx context.Context, c *cli, args []string) error {
 	var o signatureOptions
 	fs := newFlagSet(c, "signature", signatureUsage)
-	fs.StringVar(&o.key, "key", "", "public key file (armored or binary keyring) holding the accepted keys")
-	fs.Var(&o.fingerprints, "fingerprint", "accept only this full primary or subkey fingerprint (repeatable)")
+	fs.StringVar(&o.key, "key", "", "public key `FILE` (armored or binary keyring) holding the accepted keys")
+	fs.Var(&o.fingerprints, "fingerprint", "accept only the full primary or subkey fingerprint `FPR` (repeatable)")
 	fs.BoolVar(&o.allowExpired, "allow-expired-key", false, "accept a good signature from a key that had expired when it signed")
 	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	pos, err := parseFlags(fs, args)
