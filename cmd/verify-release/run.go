@@ -176,7 +176,21 @@ func runSrc(ctx context.Context, c *cli, args []string) error {
 type runFailed struct{ rep *report.Report }
 
 func (e *runFailed) Error() string {
-	return fmt.Sprintf("%s %s: %s", e.rep.Recipe.Name, e.rep.Recipe.Version, e.rep.Result)
+	s := fmt.Sprintf("%s %s: %s", e.rep.Recipe.Name, e.rep.Recipe.Version, e.rep.Result)
+	var in []string
+	for _, a := range e.rep.Artifacts {
+		switch a.Status {
+		case report.Reproduced, report.Equivalent, report.Skipped:
+		case e.rep.Result:
+			in = append(in, a.Name)
+		default:
+			in = append(in, a.Name+" "+string(a.Status))
+		}
+	}
+	if len(in) > 0 {
+		s += " in " + strings.Join(in, ", ")
+	}
+	return s
 }
 func (e *runFailed) VerificationFailed() bool { return e.rep.Result != report.Error }
 

@@ -79,7 +79,7 @@ func TestRunCommandExitCodesAndOutputs(t *testing.T) {
 	assert.Equal(t, exitDiffer, code, errOut)
 	assert.Contains(t, out, "notes    notes.txt                        MISMATCH")
 	assert.Contains(t, out, "result: MISMATCH")
-	assert.Empty(t, strings.TrimSpace(strings.ReplaceAll(errOut, "verify-release: error: demo 1.0: MISMATCH", "")), "--quiet")
+	assert.Empty(t, strings.TrimSpace(strings.ReplaceAll(errOut, "verify-release: error: demo 1.0: MISMATCH in notes", "")), "--quiet")
 	assert.FileExists(t, filepath.Join(outDir, "demo", "1.0", "report.json"))
 	assert.FileExists(t, filepath.Join(outDir, "demo", "1.0", "notes.txt"))
 	var suites struct {
