@@ -74,6 +74,11 @@ if [ ! -s "$gzf" ]; then
 	log "gzip -9n $(basename "$tarf")"
 	gzip -9n < "$tarf" > "$gzf.tmp" && mv "$gzf.tmp" "$gzf"
 fi
+gz1=$cache/deflate/$base.tar.1.gz
+if [[ " ${SECTIONS:-compress identify} " == *" identify "* ]] && [ ! -s "$gz1" ]; then
+	log "gzip -1n $(basename "$tarf")"
+	gzip -1n < "$tarf" > "$gz1.tmp" && mv "$gz1.tmp" "$gz1"
+fi
 if [ ! -s "$slice" ]; then
 	head -c $((slice_mb << 20)) "$tarf" > "$slice.tmp" && mv "$slice.tmp" "$slice"
 fi
@@ -108,6 +113,8 @@ echo
 if [[ " $sections " == *" compress "* ]]; then
 echo "## Compression: $slice_mb MiB of the $base tar stream"
 echo
+echo "Measured $(date -u +%Y-%m-%dT%H:%MZ)."
+echo
 echo "| compressor | level | C s (CPU s) | C MB/s | Go s (CPU s) | Go MB/s | Go/C wall | Go/C CPU | same bytes | load avg (before C, before Go) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for l in $levels; do
@@ -127,6 +134,8 @@ if [[ " $sections " == *" identify "* ]]; then
 gsize=$(stat -c %s "$gzf")
 tsize=$(stat -c %s "$tarf")
 echo "## Identification: $base.tar.gz (gzip -9n, $((gsize >> 20)) MiB; $((tsize >> 20)) MiB uncompressed)"
+echo
+echo "Measured $(date -u +%Y-%m-%dT%H:%MZ)."
 echo
 in=$gzf out=/dev/null
 l1=$(load); read -r td cd <<< "$(best gzip -dc)"
@@ -152,6 +161,25 @@ echo "| verify-release compression --quick (first 32 MiB judged, answer: $madeq)
 echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti / $td" | bc -l) | $(echo "scale=2; $ci / $cd" | bc -l) | |"
 echo "| ratio compression --jobs 1 / gzip -dc | $(echo "scale=2; $t1 / $td" | bc -l) | $(echo "scale=2; $c1 / $cd" | bc -l) | |"
 echo "| ratio compression --quick / gzip -dc | $(echo "scale=2; $tq / $td" | bc -l) | $(echo "scale=2; $cq / $cd" | bc -l) | |"
+echo
+g1size=$(stat -c %s "$gz1")
+echo "The same tar stream at gzip -1n ($((g1size >> 20)) MiB; deflate_fast, levels 1-3):"
+echo
+in=$gz1 out=/dev/null
+l1=$(load); read -r td1 cd1 <<< "$(best gzip -dc)"
+in=/dev/null out=$tmp/id1f.json
+l2=$(load); read -r ti1 ci1 <<< "$(best "$bin/verify-release" compression --json "$gz1")"
+made1f=$(grep -m1 '"command"' "$tmp/id1f.json" | sed 's/.*"command": "\(.*\)".*/\1/')
+segs1=$(grep -m1 '"segments"' "$tmp/id1f.json" | tr -dc 0-9)
+out=$tmp/id1s.json
+l3=$(load); read -r ts1 cs1 <<< "$(best "$bin/verify-release" compression --json --jobs 1 "$gz1")"
+echo "| measurement | wall s | CPU s | load avg before |"
+echo "|---|---|---|---|"
+echo "| gzip -dc | $td1 | $cd1 | $l1 |"
+echo "| verify-release compression ($(nproc) jobs, ${segs1:-no} segments, answer: $made1f) | $ti1 | $ci1 | $l2 |"
+echo "| verify-release compression --jobs 1 | $ts1 | $cs1 | $l3 |"
+echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti1 / $td1" | bc -l) | $(echo "scale=2; $ci1 / $cd1" | bc -l) | |"
+echo "| ratio compression --jobs 1 / gzip -dc | $(echo "scale=2; $ts1 / $td1" | bc -l) | $(echo "scale=2; $cs1 / $cd1" | bc -l) | |"
 fi
 if [ -s "$kept" ]; then echo; cat "$kept"; fi
 } | tee "$results.tmp"

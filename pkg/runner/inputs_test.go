@@ -119,4 +119,14 @@ commands = ["cat ../gnulib/module.txt ../downloads/data.txt > out.txt"]
 	assert.Contains(t, err.Error(), wrong+" has sha256 "+wrongSHA+", the recipe pins "+payloadSHA)
 	assert.Equal(t, report.Error, rep.Result)
 	assert.EqualValues(t, 0, hits.Load())
+	// The build artifacts are listed, each with the input's error.
+	builds := 0
+	for _, a := range rep.Artifacts {
+		if a.Method == string(recipe.MethodBuild) {
+			builds++
+			assert.Equal(t, report.Error, a.Status, a.Name)
+			assert.Contains(t, a.Error, "has sha256 "+wrongSHA, a.Name)
+		}
+	}
+	assert.Positive(t, builds, "build artifacts listed: %+v", rep.Artifacts)
 }

@@ -206,6 +206,10 @@ func (x *run) do(ctx context.Context) error {
 		x.event("", "source", "every artifact builds from a published tarball: the git repository is not read")
 	}
 	var env *buildEnv
+	// envErr is why the build environment could not be made (an image
+	// or an input): every build artifact records it, the git-archive ones
+	// still run, and the run ends with it.
+	var envErr error
 	defer func() {
 		if env != nil {
 			env.close()
@@ -238,12 +242,12 @@ func (x *run) do(ctx context.Context) error {
 			x.event(name, "git-archive", "re-creating %s with git archive (prefix %s, %s)", a.File, a.Prefix, a.Compress)
 			aerr = x.gitArchive(ctx, a, out)
 		case recipe.MethodBuild:
-			if env == nil {
-				var err error
-				env, err = x.newBuildEnv(ctx)
-				if err != nil {
-					return err
-				}
+			if env == nil && envErr == nil {
+				env, envErr = x.newBuildEnv(ctx)
+			}
+			if envErr != nil {
+				aerr = envErr
+				break
 			}
 			aerr = env.buildArtifact(ctx, name, &ra, func(n string) string {
 				return filepath.Join(work, "out", n, x.r.Artifacts[n].File)
@@ -268,6 +272,9 @@ func (x *run) do(ctx context.Context) error {
 		}
 		ra.Seconds = time.Since(start).Round(time.Millisecond).Seconds()
 		x.rep.Artifacts = append(x.rep.Artifacts, ra)
+	}
+	if envErr != nil {
+		return envErr
 	}
 	// An [[accept]] entry that accepted nothing in the artifacts it was
 	// judged against is a stale policy.
