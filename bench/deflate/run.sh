@@ -108,7 +108,7 @@ kept=$tmp/kept.md
 {
 echo "# pkg/deflate benchmark"
 echo
-echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(go version | cut -d' ' -f3), $(gzip --version | head -n1), zlib $(ZDEFLATE_VERSION=1 "$bin/zdeflate" "$libz" 0 0 0)"
+echo "$(nproc) CPUs, $(go version | cut -d' ' -f3), $(gzip --version | head -n1), zlib $(ZDEFLATE_VERSION=1 "$bin/zdeflate" "$libz" 0 0 0)"
 echo
 if [[ " $sections " == *" compress "* ]]; then
 echo "## Compression: $slice_mb MiB of the $base tar stream"
