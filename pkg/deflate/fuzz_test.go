@@ -34,12 +34,7 @@ func FuzzGNUGzip(f *testing.F) {
 		if rsync {
 			args = append(args, "--rsyncable")
 		}
-		cmd := exec.Command("gzip", args...)
-		cmd.Stdin = bytes.NewReader(data)
-		want, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("gzip %v: %v", args, err)
-		}
+		want := systemGzip(t, data, args...)
 		got := gnu(t, data, WithLevel(level), WithRsyncable(rsync))
 		requireSameBytes(t, want, got, fmt.Sprintf("gzip %v on %d bytes", args, len(data)))
 	})
@@ -86,13 +81,7 @@ func FuzzIdentifySegments(f *testing.F) {
 			if c.Rsyncable {
 				args = append(args, "--rsyncable")
 			}
-			cmd := exec.Command("gzip", args...)
-			cmd.Stdin = bytes.NewReader(data)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("gzip %v: %v", args, err)
-			}
-			file = out
+			file = systemGzip(t, data, args...)
 		} else {
 			file = zlibGzipBytes(t, data, c.Level)
 		}

@@ -183,6 +183,19 @@ func gzipOracles(t testing.TB) []gzipOracle {
 	}
 }
 
+// systemGzip runs this machine's gzip (GNU gzip, which .ci/run installs)
+// on data; a missing gzip fails the test.
+func systemGzip(t testing.TB, data []byte, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("gzip", args...)
+	cmd.Stdin = bytes.NewReader(data)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "the system gzip %v is an oracle here: %s", args, stderr.String())
+	return out
+}
+
 func (g gzipOracle) compress(t testing.TB, data []byte, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(g.argv[0], append(append(g.argv[1:len(g.argv):len(g.argv)], "-c"), args...)...)
