@@ -26,8 +26,9 @@ Proving a file means re-creating every block of it, as long as one
 compression at that level. GNU gzip and zlib are proven on several cores:
 the file is cut at block boundaries every few MiB and each segment is
 re-created on its own, its end state checked against the next one's
-start; --jobs sets how many run at once (default: the number of CPUs). Work that takes longer than five
-seconds reports its progress to stderr every five seconds (--quiet: not).
+start; --jobs sets how many run at once (default: the number of CPUs).
+Work that takes longer than five seconds reports its progress to stderr
+every five seconds (--quiet: not).
 
 With --quick the candidates only see the first 32 MiB of uncompressed data
 (the file is still decompressed to the end and its CRC checked): the

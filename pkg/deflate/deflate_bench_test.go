@@ -1,6 +1,7 @@
 package deflate
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -27,25 +28,12 @@ func benchInput(b *testing.B) []byte {
 	return textLike(32<<20, 61)
 }
 
-type byteReader struct {
-	b []byte
-}
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
-}
-
 func benchmarkDeflate(b *testing.B, f func(context.Context, io.Writer, io.Reader, ...Option) error, level int) {
 	data := benchInput(b)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for range b.N {
-		if err := f(context.Background(), io.Discard, &byteReader{data}, WithLevel(level)); err != nil {
+		if err := f(context.Background(), io.Discard, bytes.NewReader(data), WithLevel(level)); err != nil {
 			b.Fatal(err)
 		}
 	}

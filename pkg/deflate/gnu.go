@@ -73,11 +73,10 @@ type gnuDeflater struct {
 	rsyncSum       uint64
 	rsyncChunkEnd  uint64
 
-	// base is the uncompressed offset of window[0]. A run with stop set
-	// ends at the block boundary at stopAt (resume.go): handoff then
+	// base is the uncompressed offset of window[0]. A run with a stopAt
+	// (not 0) ends at the block boundary there (resume.go): handoff then
 	// holds the state there.
 	base    int64
-	stop    bool
 	stopAt  int64
 	handoff *runState
 }
@@ -333,7 +332,7 @@ func (d *gnuDeflater) deflateFast() error {
 				return err
 			}
 			d.blockStart = d.strstart
-			if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+			if d.atStop() {
 				return d.stopped(true)
 			}
 		}
@@ -389,7 +388,7 @@ func (d *gnuDeflater) deflateLazy() error {
 					return err
 				}
 				d.blockStart = d.strstart
-				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+				if d.atStop() {
 					return d.stopped(true)
 				}
 			}
@@ -404,7 +403,7 @@ func (d *gnuDeflater) deflateLazy() error {
 					return err
 				}
 				d.blockStart = d.strstart
-				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+				if d.atStop() {
 					return d.stopped(false)
 				}
 			}
@@ -419,7 +418,7 @@ func (d *gnuDeflater) deflateLazy() error {
 					return err
 				}
 				d.blockStart = d.strstart
-				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+				if d.atStop() {
 					return d.stopped(false)
 				}
 			}
@@ -445,6 +444,12 @@ func (d *gnuDeflater) run() error {
 	}
 	d.trees.init(gzLitBufsize)
 	d.lmInit()
+	return d.compress()
+}
+
+// compress runs the deflate loop of the level from the state set up
+// (lm_init, or resume), and reports a read error first.
+func (d *gnuDeflater) compress() error {
 	var err error
 	if d.level <= 3 {
 		err = d.deflateFast()

@@ -263,13 +263,11 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	hint := sizeHint(r, size)
+	pr := newProgress(o.progress, hint)
 	var pv *prover
 	if workers > 1 && o.prefix <= 0 && len(segLanes) > 0 {
-		pv = newProver(ctx, published, size-int64(h.Len), workers, o.resumeSpacing(r, size, workers), segLanes)
-	}
-	pr := newProgress(o.progress, sizeHint(r, size))
-	if pv != nil {
-		pv.progress = pr
+		pv = newProver(ctx, published, size-int64(h.Len), workers, o.resumeSpacing(hint, size, workers), segLanes, pr)
 	}
 	defer func() {
 		for _, l := range lanes {
@@ -284,16 +282,7 @@ func Identify(ctx context.Context, r io.ReaderAt, size int64, opts ...IdentifyOp
 
 	fr := newInflater(io.NewSectionReader(r, int64(h.Len), size-int64(h.Len)), 0, nil, 2*gzWSize+512)
 	if pv != nil {
-		fr.onBlock = pv.onBlock
-		for _, l := range segLanes {
-			if l.c.Level <= 3 {
-				// deflate_fast does not insert the inside of a match
-				// longer than max_lazy (4, 5, 6 at levels 1-3).
-				fr.recordMatches(5)
-				pv.inf = fr
-				break
-			}
-		}
+		pv.watch(fr)
 	}
 	crc := crc32.NewIEEE()
 	buf := make([]byte, 128<<10)
@@ -550,11 +539,7 @@ func (l *lane) run() {
 		l.err = d.run()
 	case Zlib:
 		if l.c.Level == 0 {
-			// The model writes git's 10-byte header into zlib's output
-			// buffer (it steers where blocks end) and the trailer; the
-			// lane compares what lies between.
-			tw := &trimWriter{w: l.cmp, skip: 10, keep: 8}
-			l.err = gitStoredGzip(tw, in, zlibHeader(&options{}), l.c.Zlib1211)
+			l.err = gitStoredDeflate(l.cmp, in, l.c.Zlib1211)
 			break
 		}
 		d := &zlibDeflater{level: l.c.Level, in: in, out: l.cmp}
@@ -573,28 +558,6 @@ func (l *lane) run() {
 		l.err = errStopped
 	}
 	l.pr.CloseWithError(l.err) // unblock the broadcaster
-}
-
-// trimWriter passes on what is written to it but the first skip bytes and
-// the last keep bytes.
-type trimWriter struct {
-	w          io.Writer
-	skip, keep int
-	held       []byte
-}
-
-func (t *trimWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	k := min(t.skip, len(p))
-	t.skip -= k
-	t.held = append(t.held, p[k:]...)
-	if out := len(t.held) - t.keep; out > 0 {
-		if _, err := t.w.Write(t.held[:out]); err != nil {
-			return 0, err
-		}
-		t.held = append(t.held[:0], t.held[out:]...)
-	}
-	return n, nil
 }
 
 // cmpWriter compares a candidate's output with the published deflate data.
@@ -619,16 +582,7 @@ func (c *cmpWriter) Write(p []byte) (int, error) {
 	if len(c.first) < 16 {
 		c.first = append(c.first, p[:min(len(p), 16-len(c.first))]...)
 	}
-	if cap(c.buf) < len(p) {
-		c.buf = make([]byte, len(p))
-	}
-	b := c.buf[:len(p)]
-	m, _ := c.published.ReadAt(b, c.n)
-	i := 0
-	for i < m && b[i] == p[i] {
-		i++
-	}
-	if i < len(p) {
+	if i := matching(c.published, c.n, p, &c.buf); i < len(p) {
 		c.differ = true
 		c.at = c.n + int64(i)
 		c.block = c.lane.blocks()
@@ -636,6 +590,21 @@ func (c *cmpWriter) Write(p []byte) (int, error) {
 	}
 	c.n += int64(len(p))
 	return len(p), nil
+}
+
+// matching reads len(p) bytes of published at off into *buf (grown as
+// needed) and says how many leading bytes of p they equal.
+func matching(published io.ReaderAt, off int64, p []byte, buf *[]byte) int {
+	if cap(*buf) < len(p) {
+		*buf = make([]byte, len(p))
+	}
+	b := (*buf)[:len(p)]
+	m, _ := published.ReadAt(b, off)
+	i := 0
+	for i < m && b[i] == p[i] {
+		i++
+	}
+	return i
 }
 
 func (c *cmpWriter) rejection(cand Candidate, id *Identification) Rejection {
@@ -663,11 +632,10 @@ func (c *cmpWriter) rejection(cand Candidate, id *Identification) Rejection {
 
 // resumeSpacing is the uncompressed distance between resume points: about
 // four segments per worker, by the size the trailer gives (modulo 2^32).
-func (o *identifyOptions) resumeSpacing(r io.ReaderAt, size int64, workers int) int64 {
+func (o *identifyOptions) resumeSpacing(hint, size int64, workers int) int64 {
 	if o.spacing > 0 {
 		return o.spacing
 	}
-	hint := sizeHint(r, size)
 	if hint == 0 {
 		hint = size * 4
 	}

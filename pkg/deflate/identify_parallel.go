@@ -84,39 +84,44 @@ type prover struct {
 	inf *inflater
 
 	// Touched only by the decompressing goroutine (onBlock).
-	pending     *resumePoint
-	needBits    bool
-	points      []*resumePoint
-	blocks      int
-	handedOver  bool
-	cands       []*segCand
-	jobs        chan segJob
-	jobsClosed  bool
-	wg          sync.WaitGroup
-	readPartial func(off int64) (byte, error)
+	pending    *resumePoint
+	needBits   bool
+	points     []*resumePoint
+	blocks     int
+	handedOver bool
+	cands      []*segCand
+	jobs       chan segJob
+	jobsClosed bool
+	wg         sync.WaitGroup
 }
 
-func newProver(ctx context.Context, published io.ReaderAt, size int64, workers int, spacing int64, lanes []*lane) *prover {
+func newProver(ctx context.Context, published io.ReaderAt, size int64, workers int, spacing int64, lanes []*lane, pr *progress) *prover {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &prover{ctx: ctx, cancel: cancel, published: published, size: size, workers: workers,
-		spacing: spacing, first: min(firstResume, spacing), lanes: lanes}
-	p.readPartial = func(off int64) (byte, error) {
-		var b [1]byte
-		_, err := published.ReadAt(b[:], off)
-		return b[0], err
+	return &prover{ctx: ctx, cancel: cancel, published: published, size: size, workers: workers,
+		spacing: spacing, first: min(firstResume, spacing), lanes: lanes, progress: pr}
+}
+
+// watch makes the main decompression report its blocks to the prover,
+// and record its long matches while a level 1-3 candidate is in the
+// running (deflate_fast does not insert the inside of a match longer than
+// max_lazy: 4, 5, 6).
+func (p *prover) watch(f *inflater) {
+	f.onBlock = p.onBlock
+	if slices.ContainsFunc(p.lanes, func(l *lane) bool { return l.c.Level <= 3 }) {
+		f.recordMatches(5)
+		p.inf = f
 	}
-	return p
 }
 
 // onBlock is the inflater's callback on the main decompression.
 func (p *prover) onBlock(b blockInfo, history []byte) error {
 	pad := b.Type == 0 && b.Start == b.End && !b.Final
 	if p.pending != nil && p.needBits && !(pad && b.Start == p.pending.pos) {
-		c, err := p.readPartial(b.BitOffset / 8)
-		if err != nil {
+		var c [1]byte
+		if _, err := p.published.ReadAt(c[:], b.BitOffset/8); err != nil {
 			return fmt.Errorf("%w: reading the byte at bit %d: %v", ErrCorrupt, b.BitOffset, err)
 		}
-		p.pending.bitOffset, p.pending.partial, p.pending.block = b.BitOffset, c, p.blocks
+		p.pending.bitOffset, p.pending.partial, p.pending.block = b.BitOffset, c[0], p.blocks
 		p.needBits = false
 	}
 	if !pad {
@@ -240,13 +245,9 @@ func (p *prover) runSegment(j segJob) *segResult {
 	var d segDeflater
 	switch j.cand.c.Compressor {
 	case GNU:
-		g := &gnuDeflater{level: j.cand.c.Level, rsync: j.cand.c.Rsyncable, in: ctxReader{p.ctx, in}, out: cmp}
-		g.stop, g.stopAt = j.to != nil, j.stopAt()
-		d = g
+		d = &gnuDeflater{level: j.cand.c.Level, rsync: j.cand.c.Rsyncable, in: ctxReader{p.ctx, in}, out: cmp, stopAt: j.stopAt()}
 	case Zlib:
-		z := &zlibDeflater{level: j.cand.c.Level, in: ctxReader{p.ctx, in}, out: cmp}
-		z.stop, z.stopAt = j.to != nil, j.stopAt()
-		d = z
+		d = &zlibDeflater{level: j.cand.c.Level, in: ctxReader{p.ctx, in}, out: cmp, stopAt: j.stopAt()}
 	default:
 		return &segResult{err: fmt.Errorf("%w: %s", errNoResume, j.cand.c)}
 	}
@@ -353,6 +354,8 @@ func (d *zlibDeflater) ended() (*runState, int, int) { return d.handoff, d.bw.nb
 func (d *gnuDeflater) consumed() int64               { return d.bytesIn }
 func (d *zlibDeflater) consumed() int64              { return d.bytesIn }
 
+// stopAt is where the segment ends (0: at the end of the data; a resume
+// point is never at 0).
 func (j segJob) stopAt() int64 {
 	if j.to == nil {
 		return 0
@@ -369,16 +372,7 @@ type segCmp struct {
 }
 
 func (c *segCmp) Write(p []byte) (int, error) {
-	if cap(c.buf) < len(p) {
-		c.buf = make([]byte, len(p))
-	}
-	b := c.buf[:len(p)]
-	m, _ := c.published.ReadAt(b, c.off+c.n)
-	i := 0
-	for i < m && b[i] == p[i] {
-		i++
-	}
-	if i < len(p) {
+	if i := matching(c.published, c.off+c.n, p, &c.buf); i < len(p) {
 		c.at = c.off + c.n + int64(i)
 		c.n += int64(i)
 		return i, errDiffers

@@ -123,19 +123,23 @@ func windowAt(rp *resumePoint, lazy bool) int64 {
 	return max(0, (x+gzWSize-1)/gzWSize-2) * gzWSize
 }
 
-// chainsAt fills head and prev as a run has when it reaches strstart in
-// window: with the positions r0..strstart-1 it inserted, under gzip's and
-// zlib's hash (15 bits, a shift of 5: the last three bytes). The lazy
-// loop inserts every position; deflate_fast (maxInsert > 0) skips those
-// inside a match longer than maxInsert, as spans (at base + window index)
-// tell. It returns ins_h for the next insertion.
-func chainsAt(window []byte, head, prev []uint16, r0, strstart int, base int64, spans []matchSpan, maxInsert int) uint32 {
+// chainsAt fills head and prev as a run resumed at rp has when it reaches
+// strstart in window (at base): with the positions of the 32 KiB before it
+// that it inserted, under gzip's and zlib's hash (15 bits, a shift of 5:
+// the last three bytes). The lazy loop inserts every position;
+// deflate_fast (maxInsert > 0) skips those inside a match longer than
+// maxInsert, as rp.spans tell. It returns ins_h for the next insertion.
+func chainsAt(window []byte, head, prev []uint16, strstart int, base int64, rp *resumePoint, maxInsert int) (uint32, error) {
+	if maxInsert > 0 && !rp.spansOK {
+		return 0, fmt.Errorf("%w: the matches before offset %d are not known", errNoResume, rp.pos)
+	}
+	spans := rp.spans
 	clear(head)
 	clear(prev)
 	hash := func(r int) uint32 {
 		return (uint32(window[r])<<10 ^ uint32(window[r+1])<<5 ^ uint32(window[r+2])) & gzHashMask
 	}
-	for r := r0; r < strstart; r++ {
+	for r := max(0, strstart-gzWSize); r < strstart; r++ {
 		if maxInsert > 0 {
 			at := base + int64(r)
 			for len(spans) > 0 && spans[0].pos+int64(spans[0].length) <= at {
@@ -149,7 +153,7 @@ func chainsAt(window []byte, head, prev []uint16, r0, strstart int, base int64, 
 		prev[r&gzWMask] = head[h]
 		head[h] = uint16(r)
 	}
-	return (uint32(window[strstart])<<5 ^ uint32(window[strstart+1])) & gzHashMask
+	return (uint32(window[strstart])<<5 ^ uint32(window[strstart+1])) & gzHashMask, nil
 }
 
 // loadWindow fills window (64 KiB) for a run resumed at rp from base: the
@@ -170,6 +174,16 @@ func loadWindow(rp *resumePoint, base int64, window []byte, read func([]byte) in
 	return strstart, nil
 }
 
+// assumed is the state a run resumed at rp starts from: s, at rp's bit
+// offset (and as resumeHook alters it, in a test).
+func assumed(s runState, rp *resumePoint) runState {
+	s.bitPos = rp.bitOffset
+	if resumeHook != nil {
+		resumeHook(&s)
+	}
+	return s
+}
+
 // preload starts a bit writer at rp's bit offset, holding the bits of the
 // partial byte that belong to what comes before.
 func preload(bw *bitWriter, rp *resumePoint) {
@@ -177,13 +191,13 @@ func preload(bw *bitWriter, rp *resumePoint) {
 	bw.bits = uint64(rp.partial) & (1<<bw.nbits - 1)
 }
 
-// state is the run's state now; startByte is the deflate-data offset of
-// the first byte it wrote and written the number of whole bytes since.
-func (d *gnuDeflater) state(startByte, written int64) runState {
+// state is the run's state now, but for bitPos: only the caller knows
+// where in the deflate data its output went.
+func (d *gnuDeflater) state() runState {
 	return runState{
 		pos: d.base + int64(d.strstart), base: d.base, lookahead: d.lookahead,
 		rsyncSum: d.rsyncSum, rsyncChunkEnd: d.rsyncChunkEnd, compressedLen: d.compressedLen % 8,
-		bitPos: (startByte+written)*8 + int64(d.bw.nbits), bits: d.bw.bits,
+		bits: d.bw.bits,
 	}
 }
 
@@ -206,16 +220,16 @@ func stopHere(clean bool, pos, stop int64, state runState, handoff **runState) e
 	return errStopAt
 }
 
+// atStop says whether a flush just ended a block at or past the stop.
+func (d *gnuDeflater) atStop() bool { return d.stopAt > 0 && d.base+int64(d.strstart) >= d.stopAt }
+
 func (d *gnuDeflater) stopped(clean bool) error {
-	return stopHere(clean, d.base+int64(d.strstart), d.stopAt, d.state(0, 0), &d.handoff)
+	return stopHere(clean, d.base+int64(d.strstart), d.stopAt, d.state(), &d.handoff)
 }
 
-// resume sets up a lazy-deflate run starting at rp, reading the data
+// resume sets up a run (any level) starting at rp, reading the data
 // after rp.pos from d.in; it returns the state it assumed.
 func (d *gnuDeflater) resume(rp *resumePoint) (runState, error) {
-	if !resumable(Candidate{Compressor: GNU, Level: d.level}) {
-		return runState{}, fmt.Errorf("%w: gzip level %d", errNoResume, d.level)
-	}
 	d.trees.init(gzLitBufsize)
 	c := configurationTable[d.level]
 	d.maxLazyMatch, d.goodMatch, d.niceMatch, d.maxChainLength = c.maxLazy, c.goodLength, c.niceLength, c.maxChain
@@ -233,12 +247,11 @@ func (d *gnuDeflater) resume(rp *resumePoint) (runState, error) {
 	d.matchStart = 0
 	maxInsert := 0
 	if fast {
-		if !rp.spansOK {
-			return runState{}, fmt.Errorf("%w: the matches before offset %d are not known", errNoResume, rp.pos)
-		}
 		maxInsert = d.maxLazyMatch
 	}
-	d.insH = chainsAt(d.window[:], d.head[:], d.prev[:], max(0, d.strstart-gzWSize), d.strstart, d.base, rp.spans, maxInsert)
+	if d.insH, err = chainsAt(d.window[:], d.head[:], d.prev[:], d.strstart, d.base, rp, maxInsert); err != nil {
+		return runState{}, err
+	}
 
 	d.rsyncChunkEnd = noChunk
 	d.rsyncSum = 0
@@ -251,29 +264,16 @@ func (d *gnuDeflater) resume(rp *resumePoint) (runState, error) {
 	d.compressedLen = uint64(rp.bitOffset)
 	preload(&d.bw, rp)
 	d.blocks = rp.block
-	s := d.state(0, 0)
-	s.bitPos = rp.bitOffset
-	if resumeHook != nil {
-		resumeHook(&s)
-	}
-	return s, nil
+	return assumed(d.state(), rp), nil
 }
 
-// runFrom is run for a resumed deflater.
+// runFrom is run for a resumed deflater: the fill that ends the
+// iteration the run stopped in, then the loop.
 func (d *gnuDeflater) runFrom() error {
 	for d.lookahead < minLookahead && !d.eofile {
 		d.fillWindow()
 	}
-	var err error
-	if d.level <= 3 {
-		err = d.deflateFast()
-	} else {
-		err = d.deflateLazy()
-	}
-	if d.readErr != nil {
-		return d.readErr
-	}
-	return err
+	return d.compress()
 }
 
 // zlib: the same, without --rsyncable and compressed_len.
@@ -282,15 +282,14 @@ func (d *zlibDeflater) state() runState {
 	return runState{pos: d.base + int64(d.strstart), base: d.base, lookahead: d.lookahead, bits: d.bw.bits}
 }
 
+func (d *zlibDeflater) atStop() bool { return d.stopAt > 0 && d.base+int64(d.strstart) >= d.stopAt }
+
 func (d *zlibDeflater) stopped(clean bool) error {
 	return stopHere(clean, d.base+int64(d.strstart), d.stopAt, d.state(), &d.handoff)
 }
 
-// resume is gnuDeflater.resume for zlib's deflate_slow.
+// resume is gnuDeflater.resume for zlib.
 func (d *zlibDeflater) resume(rp *resumePoint) (runState, error) {
-	if !resumable(Candidate{Compressor: Zlib, Level: d.level}) {
-		return runState{}, fmt.Errorf("%w: zlib level %d", errNoResume, d.level)
-	}
 	d.trees.init(zLitBufsize)
 	d.lmInit()
 	fast := d.level <= 3
@@ -307,33 +306,17 @@ func (d *zlibDeflater) resume(rp *resumePoint) (runState, error) {
 
 	maxInsert := 0
 	if fast {
-		if !rp.spansOK {
-			return runState{}, fmt.Errorf("%w: the matches before offset %d are not known", errNoResume, rp.pos)
-		}
 		maxInsert = d.maxLazyMatch
 		d.matchLength = 0
 	}
-	d.insH = chainsAt(d.window[:], d.head[:], d.prev[:], max(0, d.strstart-zWSize), d.strstart, d.base, rp.spans, maxInsert)
+	if d.insH, err = chainsAt(d.window[:], d.head[:], d.prev[:], d.strstart, d.base, rp, maxInsert); err != nil {
+		return runState{}, err
+	}
 	preload(&d.bw, rp)
 	d.blocks = rp.block
-	s := d.state()
-	s.bitPos = rp.bitOffset
-	if resumeHook != nil {
-		resumeHook(&s)
-	}
-	return s, nil
+	return assumed(d.state(), rp), nil
 }
 
-// runFrom is run for a resumed deflater.
-func (d *zlibDeflater) runFrom() error {
-	var err error
-	if d.level <= 3 {
-		err = d.deflateFast()
-	} else {
-		err = d.deflateSlow()
-	}
-	if d.readErr != nil {
-		return d.readErr
-	}
-	return err
-}
+// runFrom is run for a resumed deflater (zlib fills at the top of its
+// loop).
+func (d *zlibDeflater) runFrom() error { return d.compress() }

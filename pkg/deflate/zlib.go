@@ -56,9 +56,8 @@ type zlibDeflater struct {
 	goodMatch      int
 	niceMatch      int
 
-	// base, stop, stopAt and handoff are gnuDeflater's (resume.go).
+	// base, stopAt and handoff are gnuDeflater's (resume.go).
 	base    int64
-	stop    bool
 	stopAt  int64
 	handoff *runState
 }
@@ -275,7 +274,7 @@ func (d *zlibDeflater) deflateFast() error {
 			if err := d.flush(false); err != nil {
 				return err
 			}
-			if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+			if d.atStop() {
 				return d.stopped(true)
 			}
 		}
@@ -326,7 +325,7 @@ func (d *zlibDeflater) deflateSlow() error {
 				if err := d.flush(false); err != nil {
 					return err
 				}
-				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+				if d.atStop() {
 					return d.stopped(true)
 				}
 			}
@@ -335,7 +334,7 @@ func (d *zlibDeflater) deflateSlow() error {
 				if err := d.flush(false); err != nil {
 					return err
 				}
-				if d.stop && d.base+int64(d.strstart) >= d.stopAt {
+				if d.atStop() {
 					return d.stopped(false)
 				}
 			}
@@ -361,6 +360,12 @@ func (d *zlibDeflater) run() error {
 	}
 	d.trees.init(zLitBufsize)
 	d.lmInit()
+	return d.compress()
+}
+
+// compress runs the deflate loop of the level from the state set up
+// (lm_init, or resume), and reports a read error first.
+func (d *zlibDeflater) compress() error {
 	var err error
 	if d.level <= 3 {
 		err = d.deflateFast()

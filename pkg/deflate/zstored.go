@@ -57,18 +57,36 @@ type zlibStored struct {
 	// short is 1 for zlib 1.2.11, whose deflate_stored leaves one byte of
 	// the window unfilled.
 	short int
+	// raw leaves the header and the trailer out of the output: they only
+	// take their room in the output buffer.
+	raw bool
 }
 
 // gitStoredGzip writes git archive's level-0 gzip stream of r (header
 // included, as zlib writes it for git's gz_header with os 3).
 func gitStoredGzip(w io.Writer, r io.Reader, header []byte, zlib1211 bool) error {
-	z := &zlibStored{out: w, availOut: gitOutBuf, last: zNoFlush}
+	return gitStored(w, r, header, zlib1211, false)
+}
+
+// gitStoredDeflate writes the deflate data of git archive's level-0 gzip
+// stream of r (with git's 10-byte header, which steers where the blocks
+// end: the blocks are the same as gitStoredGzip's).
+func gitStoredDeflate(w io.Writer, r io.Reader, zlib1211 bool) error {
+	return gitStored(w, r, zlibHeader(&options{}), zlib1211, true)
+}
+
+func gitStored(w io.Writer, r io.Reader, header []byte, zlib1211, raw bool) error {
+	z := &zlibStored{out: w, availOut: gitOutBuf, last: zNoFlush, raw: raw}
 	if zlib1211 {
 		z.short = 1
 	}
 	// The header goes out in the first deflate() call, before any block;
 	// it only takes its room in the output buffer.
-	z.write(header)
+	if raw {
+		z.availOut -= len(header)
+	} else {
+		z.write(header)
+	}
 	buf := make([]byte, gitRecord)
 	for {
 		n, err := io.ReadFull(r, buf)
@@ -161,10 +179,12 @@ func (z *zlibStored) deflate(flush int) bool {
 	if z.wrapDone {
 		return true
 	}
-	var t [8]byte
-	binary.LittleEndian.PutUint32(t[0:], z.crc.v)
-	binary.LittleEndian.PutUint32(t[4:], uint32(z.totalIn))
-	z.pending = append(z.pending, t[:]...)
+	if !z.raw {
+		var t [8]byte
+		binary.LittleEndian.PutUint32(t[0:], z.crc.v)
+		binary.LittleEndian.PutUint32(t[4:], uint32(z.totalIn))
+		z.pending = append(z.pending, t[:]...)
+	}
 	z.flushPending()
 	z.wrapDone = true
 	return len(z.pending) == 0
