@@ -96,6 +96,35 @@ best() {
 	printf '%.2f %.2f' "$b" "$c"
 }
 mbps() { echo "scale=1; $1 / 1048576 / $2" | bc -l; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+# json FIELD FILE: the first value of FIELD in a compression --json report.
+json() { grep -m1 "\"$1\"" "$2" | sed 's/.*": "*\([^",]*\)"*,*$/\1/'; }
+# identify_table GZ [quick]: gzip -dc of GZ against verify-release
+# compression on all CPUs and with --jobs 1 (and --quick), as a table.
+identify_table() {
+	local gz=$1 l td cd ti ci t1 c1 tq cq
+	in=$gz out=/dev/null
+	l[0]=$(load); read -r td cd <<< "$(best gzip -dc)"
+	in=/dev/null out=$tmp/id.json
+	l[1]=$(load); read -r ti ci <<< "$(best "$bin/verify-release" compression --json "$gz")"
+	out=$tmp/id1.json
+	l[2]=$(load); read -r t1 c1 <<< "$(best "$bin/verify-release" compression --json --jobs 1 "$gz")"
+	echo "| measurement | wall s | CPU s | load avg before |"
+	echo "|---|---|---|---|"
+	echo "| gzip -dc | $td | $cd | ${l[0]} |"
+	echo "| verify-release compression (38 candidates, $(nproc) jobs, $(json segments "$tmp/id.json") segments, answer: $(json command "$tmp/id.json")) | $ti | $ci | ${l[1]} |"
+	echo "| verify-release compression --jobs 1 (one sequential run, answer: $(json command "$tmp/id1.json")) | $t1 | $c1 | ${l[2]} |"
+	if [ "${2:-}" = quick ]; then
+		out=$tmp/idq.json
+		l[3]=$(load); read -r tq cq <<< "$(best "$bin/verify-release" compression --json --quick "$gz")"
+		echo "| verify-release compression --quick (first 32 MiB judged, answer: $(json command "$tmp/idq.json")) | $tq | $cq | ${l[3]} |"
+	fi
+	echo "| ratio compression / gzip -dc | $(ratio "$ti" "$td") | $(ratio "$ci" "$cd") | |"
+	echo "| ratio compression --jobs 1 / gzip -dc | $(ratio "$t1" "$td") | $(ratio "$c1" "$cd") | |"
+	if [ "${2:-}" = quick ]; then
+		echo "| ratio compression --quick / gzip -dc | $(ratio "$tq" "$td") | $(ratio "$cq" "$cd") | |"
+	fi
+}
 
 size=$(stat -c %s "$slice")
 tmp=$(mktemp -d)
@@ -137,49 +166,12 @@ echo "## Identification: $base.tar.gz (gzip -9n, $((gsize >> 20)) MiB; $((tsize 
 echo
 echo "Measured $(date -u +%Y-%m-%dT%H:%MZ)."
 echo
-in=$gzf out=/dev/null
-l1=$(load); read -r td cd <<< "$(best gzip -dc)"
-l2=$(load)
-in=/dev/null out=$tmp/id.json
-read -r ti ci <<< "$(best "$bin/verify-release" compression --json "$gzf")"
-made=$(grep -m1 '"command"' "$tmp/id.json" | sed 's/.*"command": "\(.*\)".*/\1/')
-l3=$(load)
-out=$tmp/idq.json
-read -r tq cq <<< "$(best "$bin/verify-release" compression --json --quick "$gzf")"
-madeq=$(grep -m1 '"command"' "$tmp/idq.json" | sed 's/.*"command": "\(.*\)".*/\1/')
-l4=$(load)
-out=$tmp/id1.json
-read -r t1 c1 <<< "$(best "$bin/verify-release" compression --json --jobs 1 "$gzf")"
-made1=$(grep -m1 '"command"' "$tmp/id1.json" | sed 's/.*"command": "\(.*\)".*/\1/')
-segs=$(grep -m1 '"segments"' "$tmp/id.json" | tr -dc 0-9)
-echo "| measurement | wall s | CPU s | load avg before |"
-echo "|---|---|---|---|"
-echo "| gzip -dc | $td | $cd | $l1 |"
-echo "| verify-release compression (38 candidates, $(nproc) jobs, ${segs:-no} segments, answer: $made) | $ti | $ci | $l2 |"
-echo "| verify-release compression --jobs 1 (one sequential run, answer: $made1) | $t1 | $c1 | $l4 |"
-echo "| verify-release compression --quick (first 32 MiB judged, answer: $madeq) | $tq | $cq | $l3 |"
-echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti / $td" | bc -l) | $(echo "scale=2; $ci / $cd" | bc -l) | |"
-echo "| ratio compression --jobs 1 / gzip -dc | $(echo "scale=2; $t1 / $td" | bc -l) | $(echo "scale=2; $c1 / $cd" | bc -l) | |"
-echo "| ratio compression --quick / gzip -dc | $(echo "scale=2; $tq / $td" | bc -l) | $(echo "scale=2; $cq / $cd" | bc -l) | |"
+identify_table "$gzf" quick
 echo
 g1size=$(stat -c %s "$gz1")
 echo "The same tar stream at gzip -1n ($((g1size >> 20)) MiB; deflate_fast, levels 1-3):"
 echo
-in=$gz1 out=/dev/null
-l1=$(load); read -r td1 cd1 <<< "$(best gzip -dc)"
-in=/dev/null out=$tmp/id1f.json
-l2=$(load); read -r ti1 ci1 <<< "$(best "$bin/verify-release" compression --json "$gz1")"
-made1f=$(grep -m1 '"command"' "$tmp/id1f.json" | sed 's/.*"command": "\(.*\)".*/\1/')
-segs1=$(grep -m1 '"segments"' "$tmp/id1f.json" | tr -dc 0-9)
-out=$tmp/id1s.json
-l3=$(load); read -r ts1 cs1 <<< "$(best "$bin/verify-release" compression --json --jobs 1 "$gz1")"
-echo "| measurement | wall s | CPU s | load avg before |"
-echo "|---|---|---|---|"
-echo "| gzip -dc | $td1 | $cd1 | $l1 |"
-echo "| verify-release compression ($(nproc) jobs, ${segs1:-no} segments, answer: $made1f) | $ti1 | $ci1 | $l2 |"
-echo "| verify-release compression --jobs 1 | $ts1 | $cs1 | $l3 |"
-echo "| ratio compression / gzip -dc | $(echo "scale=2; $ti1 / $td1" | bc -l) | $(echo "scale=2; $ci1 / $cd1" | bc -l) | |"
-echo "| ratio compression --jobs 1 / gzip -dc | $(echo "scale=2; $ts1 / $td1" | bc -l) | $(echo "scale=2; $cs1 / $cd1" | bc -l) | |"
+identify_table "$gz1"
 fi
 if [ -s "$kept" ]; then echo; cat "$kept"; fi
 } | tee "$results.tmp"
